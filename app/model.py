@@ -1,0 +1,218 @@
+"""Plain typed data that flows source -> Document -> Chunk -> stores.
+
+Offsets are character offsets into a document's *canonical text*: the section texts
+joined by "\n\n" in order (CONTRACT.md).  ``canonical_text[start:end]`` is always the
+text a section or chunk carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SourceType = Literal["label", "guideline", "evidence", "interaction", "other"]
+SOURCE_TYPES: tuple[str, ...] = ("label", "guideline", "evidence", "interaction", "other")
+SECTION_SEPARATOR = "\n\n"
+_CHUNK_NAMESPACE = uuid.UUID("6f1c7d2e-3b0a-4c55-9a53-1d1b6a0e7c11")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One titled span of a document's canonical text."""
+
+    heading: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A source document in canonical form: one text, ordered sections, metadata.
+
+    ``id`` is the caller's stable id (set id, PMID, MedQuAD id, hospital id).  The
+    ``version`` is a content hash, so indexing the same content again is a no-op and
+    any edit produces a new version.
+    """
+
+    id: str
+    title: str
+    source_type: str
+    text: str
+    sections: tuple[Section, ...]
+    url: str | None = None
+    published: str | None = None
+    language: str = "en"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_sections(
+        cls,
+        *,
+        id: str,
+        title: str,
+        source_type: str,
+        sections: list[tuple[str, str]],
+        url: str | None = None,
+        published: str | None = None,
+        language: str = "en",
+        metadata: dict[str, Any] | None = None,
+    ) -> Document:
+        """Build a document from (heading, text) pairs; empty sections are dropped."""
+        parts: list[str] = []
+        spans: list[Section] = []
+        cursor = 0
+        for heading, body in sections:
+            body = body.strip()
+            if not body:
+                continue
+            if parts:
+                cursor += len(SECTION_SEPARATOR)
+            spans.append(Section(heading=heading.strip(), start=cursor, end=cursor + len(body)))
+            parts.append(body)
+            cursor += len(body)
+        return cls(
+            id=id,
+            title=title.strip(),
+            source_type=source_type,
+            text=SECTION_SEPARATOR.join(parts),
+            sections=tuple(spans),
+            url=url,
+            published=published,
+            language=language,
+            metadata=dict(metadata or {}),
+        )
+
+    @property
+    def version(self) -> str:
+        """Content hash of everything that shapes what is indexed for this document."""
+        payload = json.dumps(
+            {
+                "title": self.title,
+                "source_type": self.source_type,
+                "text": self.text,
+                "sections": [[s.heading, s.start, s.end] for s in self.sections],
+                "url": self.url,
+                "published": self.published,
+                "language": self.language,
+                "metadata": self.metadata,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    def section_text(self, section: Section) -> str:
+        return self.text[section.start : section.end]
+
+    def to_json(self) -> dict[str, Any]:
+        """The generic document format of CONTRACT.md (sections form)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "source_type": self.source_type,
+            "sections": [{"heading": s.heading, "text": self.section_text(s)} for s in self.sections],
+            "language": self.language,
+        }
+        if self.url:
+            out["url"] = self.url
+        if self.published:
+            out["published"] = self.published
+        if self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable span of one document version: ``doc.text[start:end] == text``."""
+
+    doc_id: str
+    version: str
+    ordinal: int
+    section: str
+    start: int
+    end: int
+    text: str
+    title: str
+    source_type: str
+    url: str | None = None
+    published: str | None = None
+    language: str = "en"
+
+    @property
+    def chunk_id(self) -> str:
+        return f"{self.doc_id}#{self.version}#{self.ordinal}"
+
+    @property
+    def point_id(self) -> str:
+        """Deterministic UUID for vector stores (re-upserting is idempotent)."""
+        return str(uuid.uuid5(_CHUNK_NAMESPACE, self.chunk_id))
+
+    @property
+    def text_hash(self) -> str:
+        """Key of the embedding cache: the text alone decides the vector."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:32]
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "version": self.version,
+            "ordinal": self.ordinal,
+            "section": self.section,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "title": self.title,
+            "source_type": self.source_type,
+            "url": self.url,
+            "published": self.published,
+            "language": self.language,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Chunk:
+        return cls(
+            doc_id=payload["doc_id"],
+            version=payload["version"],
+            ordinal=int(payload["ordinal"]),
+            section=payload["section"],
+            start=int(payload["start"]),
+            end=int(payload["end"]),
+            text=payload["text"],
+            title=payload["title"],
+            source_type=payload["source_type"],
+            url=payload.get("url"),
+            published=payload.get("published"),
+            language=payload.get("language", "en"),
+        )
+
+
+def point_id_for(chunk_id: str) -> str:
+    return str(uuid.uuid5(_CHUNK_NAMESPACE, chunk_id))
+
+
+@dataclass(frozen=True)
+class SparseVec:
+    """A sparse vector: term indices (uint32 hashes) and their weights."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Filters pushed down into the stores (never applied after retrieval)."""
+
+    source_type: tuple[str, ...] | None = None
+    published_from: str | None = None  # ISO date, inclusive
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    chunk: Chunk
+    score: float
