@@ -58,11 +58,20 @@ class Settings(BaseSettings):
     neo4j_user: str = Field(default="neo4j", description="Graph user name.")
     neo4j_password: str = Field(default="medevidence", description="Graph password (server or embedded).")
     neo4j_database: str = Field(default="medevidence", description="Graph database name.")
+    dev_mode: bool = Field(
+        default=False,
+        description="Turn API authentication off for local trials (loopback only; announced loudly at start).",
+    )
+    max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
 
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.data_dir / "keys.sqlite"
 
     @property
     def embedding_cache_path(self) -> Path:

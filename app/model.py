@@ -152,9 +152,14 @@ class Chunk:
         return str(uuid.uuid5(_CHUNK_NAMESPACE, self.chunk_id))
 
     @property
+    def embed_text(self) -> str:
+        """What the encoders see: title and section give a passage its context."""
+        return f"{self.title}\n{self.section}\n{self.text}"
+
+    @property
     def text_hash(self) -> str:
-        """Key of the embedding cache: the text alone decides the vector."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:32]
+        """Key of the embedding cache: the embedded text alone decides the vector."""
+        return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()[:32]
 
     def payload(self) -> dict[str, Any]:
         return {

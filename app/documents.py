@@ -1,0 +1,114 @@
+"""The generic document format of CONTRACT.md: parsing and the indexing seam.
+
+``parse_document`` turns one JSON object into a ``Document`` or raises ``DocumentError``
+naming the offending field; the JSONL reader and ``POST /v1/documents`` both use it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from app.model import SOURCE_TYPES, Document
+from app.text.language import detect_language
+
+_KNOWN_FIELDS = {"id", "title", "text", "sections", "source_type", "url", "published", "language", "metadata"}
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+MAX_ID_LENGTH = 256
+
+
+class DocumentError(ValueError):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise DocumentError(key, f"must be a string, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def normalise_date(value: str | None, field: str = "published") -> str | None:
+    """ISO date (YYYY, YYYY-MM or YYYY-MM-DD) -> YYYY-MM-DD."""
+    if value is None:
+        return None
+    value = value.strip()[:10]
+    if not _DATE.match(value):
+        raise DocumentError(field, f"must be an ISO date YYYY-MM-DD, got {value!r}")
+    parts = value.split("-") + ["01", "01"]
+    year, month, day = parts[0], parts[1], parts[2]
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        raise DocumentError(field, f"is not a valid date: {value!r}")
+    return f"{year}-{month}-{day}"
+
+
+def parse_document(obj: Any) -> Document:
+    """One object of the generic format -> Document (raises DocumentError)."""
+    if not isinstance(obj, dict):
+        raise DocumentError(None, "a document must be a JSON object")
+    doc_id = obj.get("id")
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise DocumentError("id", "is required and must be a non-empty string")
+    if len(doc_id) > MAX_ID_LENGTH:
+        raise DocumentError("id", f"is longer than {MAX_ID_LENGTH} characters")
+    sections: list[tuple[str, str]] = []
+    if obj.get("sections") is not None:
+        raw = obj["sections"]
+        if not isinstance(raw, list) or not raw:
+            raise DocumentError("sections", "must be a non-empty list of {heading, text}")
+        for i, section in enumerate(raw):
+            if not isinstance(section, dict):
+                raise DocumentError(f"sections[{i}]", "must be an object with heading and text")
+            heading = section.get("heading", "")
+            text = section.get("text")
+            if not isinstance(heading, str):
+                raise DocumentError(f"sections[{i}].heading", "must be a string")
+            if not isinstance(text, str):
+                raise DocumentError(f"sections[{i}].text", "is required and must be a string")
+            sections.append((heading, text))
+    elif obj.get("text") is not None:
+        if not isinstance(obj["text"], str):
+            raise DocumentError("text", "must be a string")
+        sections.append(("", obj["text"]))
+    else:
+        raise DocumentError("text", "either text or sections is required")
+    if not any(text.strip() for _, text in sections):
+        raise DocumentError("text", "the document has no text")
+    source_type = _optional_str(obj, "source_type") or "other"
+    if source_type not in SOURCE_TYPES:
+        raise DocumentError("source_type", f"must be one of {', '.join(SOURCE_TYPES)}, got {source_type!r}")
+    metadata = obj.get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif not isinstance(metadata, dict):
+        raise DocumentError("metadata", "must be an object")
+    extra = {k: v for k, v in obj.items() if k not in _KNOWN_FIELDS}
+    language = _optional_str(obj, "language")
+    if language is not None and language not in ("en", "zh"):
+        raise DocumentError("language", f"must be en or zh, got {language!r}")
+    title = _optional_str(obj, "title") or doc_id.strip()
+    body = "\n".join(text for _, text in sections)
+    return Document.from_sections(
+        id=doc_id.strip(),
+        title=title,
+        source_type=source_type,
+        sections=sections,
+        url=_optional_str(obj, "url"),
+        published=normalise_date(_optional_str(obj, "published")),
+        language=language or detect_language(title + "\n" + body),
+        metadata={**metadata, **extra},
+    )
+
+
+class DocumentIndexer(Protocol):
+    """What the API needs from the indexer (wired by the composition root)."""
+
+    def index_documents(self, docs: Sequence[Document], origin: str) -> Any: ...
+
+    def delete(self, doc_ids: Sequence[str]) -> tuple[list[str], list[str]]: ...

@@ -1,0 +1,1 @@
+"""Writers of knowledge: source readers, chunking, graph and index builds."""

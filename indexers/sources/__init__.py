@@ -1,0 +1,1 @@
+"""One reader per source format; each yields Documents (or Rejected records) from a path."""
