@@ -1,0 +1,1 @@
+"""Persistent stores: the document manifest, the chunk vector index and the graph."""
