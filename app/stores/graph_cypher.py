@@ -1,0 +1,294 @@
+"""The graph store over the official ``neo4j`` driver, in portable parameterised Cypher.
+
+One implementation serves Neo4j 5 and ArcadeDB's Bolt plugin: only values travel as parameters,
+labels and relationship types are constants of this module, no APOC, no procedures.  Every write
+runs in a managed transaction (``execute_write``): atomic, retried on transient errors; ArcadeDB's
+auto-commit statements are avoided on purpose (an auto-commit ``UNWIND ... MERGE`` of relationships
+can fail half-applied there with a spurious "concurrent modification").
+
+Knowledge nodes and edges carry ``kv``, the version of the knowledge that wrote them: after a
+load, whatever another version wrote is removed, so the graph converges to exactly the knowledge.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
+from typing import Any, LiteralString, TypeVar
+
+from neo4j import Driver, ManagedTransaction
+
+from app.graph_model import EDGE_TYPES, NODE_LABELS, DocumentLinks, GraphKnowledge, is_disease_id
+
+T = TypeVar("T")
+BATCH_ROWS = 2000
+BATCH_DOCUMENTS = 250
+MAX_PATH_HOPS = 4  # in _PATH, literally: Cypher takes no parameter for a variable-length bound
+
+SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT drug_id IF NOT EXISTS FOR (n:Drug) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT disease_id IF NOT EXISTS FOR (n:Disease) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT drugclass_id IF NOT EXISTS FOR (n:DrugClass) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (n:Document) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX drug_name_lc IF NOT EXISTS FOR (n:Drug) ON (n.name_lc)",
+)
+_MERGE_NODES: dict[str, LiteralString] = {
+    "Drug": "UNWIND $rows AS r MERGE (n:Drug {id: r.id}) SET n += r.props, n.kv = $kv",
+    "Disease": "UNWIND $rows AS r MERGE (n:Disease {id: r.id}) SET n += r.props, n.kv = $kv",
+    "DrugClass": "UNWIND $rows AS r MERGE (n:DrugClass {id: r.id}) SET n += r.props, n.kv = $kv",
+}
+_MERGE_EDGES: dict[str, LiteralString] = {
+    "MEMBER_OF": "UNWIND $rows AS r MATCH (a:Drug {id: r.a}) MATCH (b:DrugClass {id: r.b}) "
+    "MERGE (a)-[e:MEMBER_OF]->(b) SET e.source = r.source, e.kv = $kv",
+    "TREATS": "UNWIND $rows AS r MATCH (a:Drug {id: r.a}) MATCH (b:Disease {id: r.b}) "
+    "MERGE (a)-[e:TREATS]->(b) SET e.source = r.source, e.kv = $kv",
+    "PALLIATES": "UNWIND $rows AS r MATCH (a:Drug {id: r.a}) MATCH (b:Disease {id: r.b}) "
+    "MERGE (a)-[e:PALLIATES]->(b) SET e.source = r.source, e.kv = $kv",
+    "INTERACTS_WITH": "UNWIND $rows AS r MATCH (a:Drug {id: r.a}) MATCH (b:Drug {id: r.b}) "
+    "MERGE (a)-[e:INTERACTS_WITH {source: r.source}]->(b) "
+    "SET e.severity = r.severity, e.citation = r.citation, e.kv = $kv",
+}
+_STALE_NODES: dict[str, LiteralString] = {
+    "Drug": "MATCH (n:Drug) WHERE n.kv IS NULL OR n.kv <> $kv DETACH DELETE n",
+    "Disease": "MATCH (n:Disease) WHERE n.kv IS NULL OR n.kv <> $kv DETACH DELETE n",
+    "DrugClass": "MATCH (n:DrugClass) WHERE n.kv IS NULL OR n.kv <> $kv DETACH DELETE n",
+}
+_STALE_EDGES: dict[str, LiteralString] = {
+    "MEMBER_OF": "MATCH ()-[e:MEMBER_OF]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
+    "TREATS": "MATCH ()-[e:TREATS]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
+    "PALLIATES": "MATCH ()-[e:PALLIATES]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
+    "INTERACTS_WITH": "MATCH ()-[e:INTERACTS_WITH]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
+}
+_COUNT: dict[str, LiteralString] = {
+    "Drug": "MATCH (n:Drug) RETURN count(n) AS c",
+    "Disease": "MATCH (n:Disease) RETURN count(n) AS c",
+    "DrugClass": "MATCH (n:DrugClass) RETURN count(n) AS c",
+    "Document": "MATCH (n:Document) RETURN count(n) AS c",
+    "MEMBER_OF": "MATCH ()-[e:MEMBER_OF]->() RETURN count(e) AS c",
+    "TREATS": "MATCH ()-[e:TREATS]->() RETURN count(e) AS c",
+    "PALLIATES": "MATCH ()-[e:PALLIATES]->() RETURN count(e) AS c",
+    "INTERACTS_WITH": "MATCH ()-[e:INTERACTS_WITH]->() RETURN count(e) AS c",
+    "DESCRIBED_BY": "MATCH ()-[e:DESCRIBED_BY]->() RETURN count(e) AS c",
+    "MENTIONS": "MATCH ()-[e:MENTIONS]->() RETURN count(e) AS c",
+}
+_UPSERT_DOCUMENTS: LiteralString = (
+    "UNWIND $docs AS r MERGE (d:Document {id: r.id}) "
+    "SET d.version = r.version, d.title = r.title, d.source_type = r.source_type"
+)
+_DROP_MENTIONS: LiteralString = "UNWIND $ids AS id MATCH (d:Document {id: id})-[e:MENTIONS]->() DELETE e"
+_DROP_DESCRIBED: LiteralString = (  # anchored on the document: ArcadeDB plans left to right
+    "UNWIND $ids AS id MATCH (d:Document {id: id}) MATCH (d)<-[e:DESCRIBED_BY]-() DELETE e"
+)
+_LINK: tuple[tuple[str, LiteralString], ...] = (  # after the drop, in the same transaction: CREATE is exact
+    ("drugs", "UNWIND $docs AS r MATCH (d:Document {id: r.id}) UNWIND r.ids AS e MATCH (x:Drug {id: e}) "
+     "CREATE (d)-[:MENTIONS]->(x)"),
+    ("diseases", "UNWIND $docs AS r MATCH (d:Document {id: r.id}) UNWIND r.ids AS e MATCH (x:Disease {id: e}) "
+     "CREATE (d)-[:MENTIONS]->(x)"),
+    ("described", "UNWIND $docs AS r MATCH (d:Document {id: r.id}) UNWIND r.ids AS e MATCH (x:Drug {id: e}) "
+     "CREATE (x)-[:DESCRIBED_BY]->(d)"),
+)
+_DELETE_DOCUMENTS: LiteralString = "UNWIND $ids AS id MATCH (d:Document {id: id}) DETACH DELETE d"
+_VERSIONS: LiteralString = "MATCH (d:Document) RETURN d.id AS id, d.version AS version"
+_DOCUMENT: LiteralString = (
+    "MATCH (d:Document {id: $id}) OPTIONAL MATCH (d)-[:MENTIONS]->(m) "
+    "WITH d, collect(DISTINCT m.id) AS mentions OPTIONAL MATCH (d)<-[:DESCRIBED_BY]-(x:Drug) "
+    "RETURN d.id AS id, d.version AS version, d.title AS title, d.source_type AS source_type, mentions, "
+    "collect(DISTINCT x.id) AS described"
+)
+_DRUG_FIELDS: LiteralString = (
+    "OPTIONAL MATCH (d)-[:MEMBER_OF]->(c:DrugClass) "
+    "WITH d, c ORDER BY c.name "
+    "RETURN d.id AS id, d.name AS name, d.names_en AS names_en, d.names_zh AS names_zh, d.brands AS brands, "
+    "d.drugbank AS drugbank, d.unii AS unii, d.set_ids AS set_ids, collect(c.name) AS classes "
+    "ORDER BY id LIMIT 1"
+)
+_DRUG_LOOKUPS: tuple[LiteralString, ...] = (
+    "MATCH (d:Drug {name_lc: $key}) " + _DRUG_FIELDS,
+    "MATCH (d:Drug {id: $name}) " + _DRUG_FIELDS,
+    "MATCH (d:Drug) WHERE $key IN d.names_en OR $name IN d.names_zh OR $key IN d.brands " + _DRUG_FIELDS,
+)
+_INTERACTIONS: LiteralString = (
+    "MATCH (a:Drug) WHERE a.id IN $ids MATCH (a)-[e:INTERACTS_WITH]->(b:Drug) WHERE b.id IN $ids "
+    "RETURN a.id AS drug_a, a.name AS name_a, b.id AS drug_b, b.name AS name_b, e.severity AS severity, "
+    "e.source AS source, e.citation AS citation ORDER BY severity, drug_a, drug_b, source"
+)
+_PATH: LiteralString = (
+    "MATCH (a:Drug {id: $a}) MATCH (b:Drug {id: $b}) "
+    "MATCH p = shortestPath((a)-[:MEMBER_OF|INTERACTS_WITH|TREATS|PALLIATES*..4]-(b)) "
+    "RETURN [n IN nodes(p) | n.id] AS ids, [n IN nodes(p) | n.name] AS names, "
+    "[n IN nodes(p) | labels(n)[0]] AS labels, [r IN relationships(p) | type(r)] AS types LIMIT 1"
+)
+
+
+def name_key(name: str) -> str:
+    """How drug names are compared: lower case, single spaces, straight apostrophes."""
+    return re.sub(r"\s+", " ", name.replace("\u2019", "'")).strip().lower()
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class CypherGraphStore:
+    """``GraphStore`` over a ``neo4j.Driver`` (Neo4j 5 server or ArcadeDB's Bolt plugin)."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        database: str,
+        *,
+        schema: Sequence[LiteralString] = SCHEMA,
+        on_close: Callable[[], None] | None = None,
+        description: str = "graph",
+        uri: str = "",
+    ) -> None:
+        self._driver = driver
+        self.uri = uri
+        self._database = database
+        self._schema = tuple(schema)
+        self._on_close = on_close
+        self.description = description
+        self.timings: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"CypherGraphStore({self.description}, database={self._database!r})"
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _write(self, work: Callable[..., T], **kwargs: Any) -> T:
+        with self._driver.session(database=self._database) as session:
+            return session.execute_write(work, **kwargs)
+
+    def _execute(self, query: LiteralString, **params: Any) -> None:
+        self._write(_run, query=query, params=params)
+
+    def _read(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            return tx.run(query, params).data()
+
+        with self._driver.session(database=self._database) as session:
+            return session.execute_read(work)
+
+    def _write_batches(self, query: LiteralString, rows: Sequence[dict[str, Any]], **params: Any) -> None:
+        for batch in _chunks(rows, BATCH_ROWS):
+            self._execute(query, rows=list(batch), **params)
+
+    # -- GraphStore -----------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Uniqueness constraints on every label's ``id`` and an index on drug names."""
+        for statement in self._schema:
+            self._execute(statement)
+
+    def load_knowledge(self, knowledge: GraphKnowledge) -> None:
+        """MERGE every entity and edge (batched UNWIND), then drop what other versions wrote."""
+        kv = knowledge.version
+        nodes = {
+            "Drug": [{"id": d.id, "props": {**_props(asdict(d)), "name_lc": name_key(d.name)}}
+                     for d in knowledge.drugs],
+            "Disease": [{"id": d.id, "props": _props(asdict(d))} for d in knowledge.diseases],
+            "DrugClass": [{"id": c.id, "props": {"name": c.name}} for c in knowledge.classes],
+        }
+        for label, rows in nodes.items():
+            self._write_batches(_MERGE_NODES[label], rows, kv=kv)
+        edges: dict[str, list[dict[str, Any]]] = {
+            "MEMBER_OF": [{"a": m.drug_id, "b": m.class_id, "source": m.source}
+                          for m in knowledge.class_members],
+            "TREATS": [{"a": i.drug_id, "b": i.disease_id, "source": i.source}
+                       for i in knowledge.indications if i.kind == "TREATS"],
+            "PALLIATES": [{"a": i.drug_id, "b": i.disease_id, "source": i.source}
+                          for i in knowledge.indications if i.kind == "PALLIATES"],
+            "INTERACTS_WITH": [{"a": i.drug_a, "b": i.drug_b, "source": i.source, "severity": i.severity,
+                                "citation": i.citation} for i in knowledge.interactions],
+        }
+        for edge_type, rows in edges.items():
+            self._write_batches(_MERGE_EDGES[edge_type], rows, kv=kv)
+        for query in (*_STALE_EDGES.values(), *_STALE_NODES.values()):
+            self._execute(query, kv=kv)
+
+    def replace_document_links(self, links: Sequence[DocumentLinks]) -> None:
+        """Per batch, in one transaction: upsert the documents, drop their links, write the new ones."""
+        unique = list({link.doc_id: link for link in links}.values())
+        for batch in _chunks(unique, BATCH_DOCUMENTS):
+            docs = [{"id": k.doc_id, "version": k.version, "title": k.title, "source_type": k.source_type}
+                    for k in batch]
+            targets = {
+                "drugs": [(k.doc_id, [e for e in k.mentions if not is_disease_id(e)]) for k in batch],
+                "diseases": [(k.doc_id, [e for e in k.mentions if is_disease_id(e)]) for k in batch],
+                "described": [(k.doc_id, list(k.described_drugs)) for k in batch],
+            }
+            links_by_kind = {kind: [{"id": doc, "ids": sorted(set(ids))} for doc, ids in rows if ids]
+                             for kind, rows in targets.items()}
+            self._write(_relink, docs=docs, links=links_by_kind)
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Remove the documents and every link they have."""
+        for batch in _chunks(list(dict.fromkeys(doc_ids)), BATCH_ROWS):
+            self._execute(_DELETE_DOCUMENTS, ids=list(batch))
+
+    def document_versions(self) -> dict[str, str]:
+        """Document id → version, for every document in the graph."""
+        return {row["id"]: row["version"] for row in self._read(_VERSIONS)}
+
+    def document_links(self, doc_id: str) -> DocumentLinks | None:
+        """What the graph holds for one document (links sorted), or None."""
+        rows = self._read(_DOCUMENT, id=doc_id)
+        if not rows:
+            return None
+        row = rows[0]
+        return DocumentLinks(row["id"], row["version"], row["title"], row["source_type"],
+                             tuple(sorted(row["described"])), tuple(sorted(row["mentions"])))
+
+    def counts(self) -> dict[str, int]:
+        """Nodes per label and edges per type (every label and type, zeros included)."""
+        return {name: int(self._read(_COUNT[name])[0]["c"]) for name in (*NODE_LABELS, *EDGE_TYPES)}
+
+    def drug_by_name(self, name: str) -> dict[str, Any] | None:
+        """A drug by name, id, English synonym, Chinese name or brand (first match, then by id)."""
+        for query in _DRUG_LOOKUPS:
+            rows = self._read(query, key=name_key(name), name=name.strip())
+            if rows:
+                return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in rows[0].items()}
+        return None
+
+    def interactions_between(self, drug_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The listed interactions among these drugs (each pair once per source list)."""
+        return self._read(_INTERACTIONS, ids=sorted(set(drug_ids)))
+
+    def path_between(self, drug_a: str, drug_b: str) -> dict[str, list[str]] | None:
+        """A shortest path (≤ 4 hops over classes, interactions, indications) between two drugs."""
+        if drug_a == drug_b:  # Neo4j refuses a shortestPath from a node to itself
+            return None
+        rows = self._read(_PATH, a=drug_a, b=drug_b)
+        return {k: list(v) for k, v in rows[0].items()} if rows else None
+
+    def close(self) -> None:
+        """Close the driver, then run ``on_close`` (stops an embedded server); idempotent."""
+        atexit.unregister(self.close)
+        try:
+            self._driver.close()
+        finally:
+            if self._on_close is not None:
+                callback, self._on_close = self._on_close, None
+                callback()
+
+
+def _run(tx: ManagedTransaction, query: LiteralString, params: dict[str, Any]) -> None:
+    tx.run(query, params).consume()
+
+
+def _relink(tx: ManagedTransaction, docs: list[dict[str, Any]], links: dict[str, list[dict[str, Any]]]) -> None:
+    """One batch of documents: upsert, drop their links, create the new links (one transaction)."""
+    ids = [d["id"] for d in docs]
+    tx.run(_UPSERT_DOCUMENTS, docs=docs).consume()
+    tx.run(_DROP_MENTIONS, ids=ids).consume()
+    tx.run(_DROP_DESCRIBED, ids=ids).consume()
+    for kind, query in _LINK:
+        if links[kind]:
+            tx.run(query, docs=links[kind]).consume()
+
+
+def _props(record: dict[str, Any]) -> dict[str, Any]:
+    """Node properties from a record: lists for tuples, no id (it is the MERGE key)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items() if k != "id"}

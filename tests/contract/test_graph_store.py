@@ -1,0 +1,254 @@
+"""One contract for every ``GraphStore``: embedded ArcadeDB (always) and Neo4j 5 (``-m servers``).
+
+The Neo4j run uses ``MEDEVIDENCE_NEO4J_URI`` / ``_USER`` / ``_PASSWORD`` / ``_DATABASE`` and
+rewrites that database's Drug/Disease/DrugClass/Document nodes: point it at a scratch database.
+The JVM starts once per session (session-scoped store); each test starts from the same state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.graph_model import (
+    ClassMember,
+    DiseaseRecord,
+    DocumentLinks,
+    DrugClassRecord,
+    DrugRecord,
+    GraphKnowledge,
+    Indication,
+    Interaction,
+)
+from app.stores.graph import GraphStore, GraphStoreError, open_graph_store
+
+ROOT = Path(__file__).resolve().parents[2]
+NASTY = "O'Brien\"}) DETACH DELETE n // `x` $y \\"
+WARF, SIMV, ATOR, AMIO, QUOTE = "DB00682", "DB00641", "DB01076", "DB01118", "drug:o-brien"
+KNOWLEDGE = GraphKnowledge(
+    drugs=(
+        DrugRecord(WARF, "Warfarin", ("warfarin",), ("华法林",), ("coumadin",), WARF, "5Q7ZVV76EI", ("set-w",)),
+        DrugRecord(SIMV, "Simvastatin", ("simvastatin", "synvinolin"), ("辛伐他汀",), ("zocor",), SIMV),
+        DrugRecord(ATOR, "Atorvastatin", ("atorvastatin",), (), (), ATOR),
+        DrugRecord(AMIO, "Amiodarone", ("amiodarone",), ("胺碘达隆",), (), AMIO),
+        DrugRecord(QUOTE, NASTY, (NASTY.lower(),)),
+    ),
+    diseases=(
+        DiseaseRecord("DOID:9352", "type 2 diabetes mellitus", (), ("2型糖尿病",), "E11", "DOID:9352"),
+        DiseaseRecord("ICD10:I10", "Essential (primary) hypertension", (), ("特发性高血压",), "I10"),
+    ),
+    classes=(DrugClassRecord("class:statins", "Statins"),),
+    class_members=(ClassMember(SIMV, "class:statins", "ONC non-interruptive"),
+                   ClassMember(ATOR, "class:statins", "ONC non-interruptive")),
+    indications=(Indication(ATOR, "ICD10:I10", "TREATS"), Indication(SIMV, "DOID:9352", "PALLIATES")),
+    interactions=(Interaction(SIMV, AMIO, "high", "ONC high-priority", "Phansalkar 2012"),
+                  Interaction(WARF, ATOR, "low", "ONC non-interruptive", "Phansalkar 2013")),
+)
+LOADED = {"Drug": 5, "Disease": 2, "DrugClass": 1, "MEMBER_OF": 2, "TREATS": 1, "PALLIATES": 1,
+          "INTERACTS_WITH": 2}
+NEO4J = os.environ.get("MEDEVIDENCE_NEO4J_URI")
+
+
+IMPLEMENTATIONS = [pytest.param("arcadedb", marks=pytest.mark.slow)]
+if NEO4J:
+    IMPLEMENTATIONS.append(pytest.param("neo4j", marks=pytest.mark.servers))
+
+
+@pytest.fixture(scope="session", params=IMPLEMENTATIONS)
+def opened(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[GraphStore, Settings]]:
+    if request.param == "neo4j":
+        settings = Settings()
+    else:
+        settings = Settings(data_dir=tmp_path_factory.mktemp("graph-contract"), neo4j_uri=None)
+    store = open_graph_store(settings)
+    yield store, settings
+    store.close()
+
+
+@pytest.fixture
+def graph(opened: tuple[GraphStore, Settings]) -> GraphStore:
+    """The session's store, reset to the fixture knowledge and no documents."""
+    store = opened[0]
+    store.ensure_schema()
+    store.load_knowledge(KNOWLEDGE)
+    store.delete_documents(list(store.document_versions()))
+    return store
+
+
+def _edges(store: GraphStore) -> dict[str, int]:
+    return {k: v for k, v in store.counts().items() if k in ("Document", "DESCRIBED_BY", "MENTIONS")}
+
+
+def test_schema_and_load_are_idempotent(graph: GraphStore) -> None:
+    graph.ensure_schema()
+    first = graph.counts()
+    assert {k: first[k] for k in LOADED} == LOADED
+    graph.load_knowledge(KNOWLEDGE)
+    assert graph.counts() == first
+
+
+def test_load_converges_to_the_knowledge(graph: GraphStore) -> None:
+    smaller = GraphKnowledge(drugs=KNOWLEDGE.drugs[:4], diseases=KNOWLEDGE.diseases, classes=KNOWLEDGE.classes,
+                             class_members=KNOWLEDGE.class_members[:1], indications=KNOWLEDGE.indications,
+                             interactions=KNOWLEDGE.interactions)
+    graph.load_knowledge(smaller)
+    counts = graph.counts()
+    assert (counts["Drug"], counts["MEMBER_OF"]) == (4, 1)
+    assert graph.drug_by_name(NASTY) is None
+    graph.load_knowledge(KNOWLEDGE)
+    assert (graph.counts()["Drug"], graph.counts()["MEMBER_OF"]) == (5, 2)
+
+
+def test_replace_document_links(graph: GraphStore) -> None:
+    graph.replace_document_links([
+        DocumentLinks("doc:1", "v1", "Atorvastatin label", "label", (ATOR,), (WARF, "DOID:9352", "DB99999")),
+        DocumentLinks("doc:2", "v1", "Simvastatin", "evidence", (), (SIMV, SIMV)),
+    ])
+    assert _edges(graph) == {"Document": 2, "DESCRIBED_BY": 1, "MENTIONS": 3}  # unknown ids are no edges
+    assert graph.document_links("doc:1") == DocumentLinks(
+        "doc:1", "v1", "Atorvastatin label", "label", (ATOR,), (WARF, "DOID:9352"))
+    changed = [DocumentLinks("doc:1", "v2", "Atorvastatin label (2)", "label", (), ("ICD10:I10",))]
+    for _ in range(2):  # running it again (after a crash) converges to the same graph
+        graph.replace_document_links(changed)
+        assert _edges(graph) == {"Document": 2, "DESCRIBED_BY": 0, "MENTIONS": 2}
+        assert graph.document_links("doc:1") == DocumentLinks(
+            "doc:1", "v2", "Atorvastatin label (2)", "label", (), ("ICD10:I10",))
+        assert graph.document_versions() == {"doc:1": "v2", "doc:2": "v1"}
+    assert graph.document_links("doc:2") == DocumentLinks("doc:2", "v1", "Simvastatin", "evidence", (), (SIMV,))
+    assert {k: graph.counts()[k] for k in LOADED} == LOADED  # entities untouched
+
+
+def test_delete_documents(graph: GraphStore) -> None:
+    graph.replace_document_links([DocumentLinks("doc:1", "v1", "a", "label", (ATOR,), (WARF,)),
+                                  DocumentLinks("doc:2", "v1", "b", "label", (SIMV,), (SIMV,))])
+    graph.delete_documents(["doc:1", "doc:unknown"])
+    assert graph.document_versions() == {"doc:2": "v1"}
+    assert graph.document_links("doc:1") is None
+    assert _edges(graph) == {"Document": 1, "DESCRIBED_BY": 1, "MENTIONS": 1}
+    assert graph.counts()["Drug"] == 5
+
+
+def test_parameters_are_values_not_code(graph: GraphStore) -> None:
+    found = graph.drug_by_name(NASTY)
+    assert found is not None and (found["id"], found["name"]) == (QUOTE, NASTY)
+    assert graph.drug_by_name('x"}) MATCH (n) DETACH DELETE n //') is None
+    doc_id = "doc:'\"}) DETACH DELETE d //"
+    graph.replace_document_links([DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))])
+    assert graph.document_versions() == {doc_id: "v'1"}
+    assert graph.document_links(doc_id) == DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))
+    graph.delete_documents([doc_id])
+    assert graph.counts()["Drug"] == 5 and graph.document_versions() == {}
+
+
+def test_drug_by_name(graph: GraphStore) -> None:
+    for name in ("Warfarin", "  WARFARIN ", "华法林", "Coumadin", WARF):
+        found = graph.drug_by_name(name)
+        assert found is not None and found["id"] == WARF, name
+    simvastatin = graph.drug_by_name("synvinolin")
+    assert simvastatin is not None
+    assert simvastatin["classes"] == ["Statins"] and simvastatin["names_zh"] == ["辛伐他汀"]
+    assert graph.drug_by_name("warfarin")["set_ids"] == ["set-w"]  # type: ignore[index]
+    assert graph.drug_by_name("no such drug") is None
+
+
+def test_interactions_between(graph: GraphStore) -> None:
+    rows = graph.interactions_between([WARF, SIMV, ATOR, AMIO])
+    assert [(r["drug_a"], r["drug_b"], r["severity"], r["source"]) for r in rows] == [
+        (SIMV, AMIO, "high", "ONC high-priority"), (WARF, ATOR, "low", "ONC non-interruptive")]
+    assert rows[0]["name_a"] == "Simvastatin" and rows[0]["citation"] == "Phansalkar 2012"
+    assert graph.interactions_between([AMIO, SIMV]) == rows[:1]  # either order
+    assert graph.interactions_between([WARF, SIMV]) == []
+
+
+def test_shortest_path_through_a_class(graph: GraphStore) -> None:
+    assert graph.path_between(SIMV, ATOR) == {
+        "ids": [SIMV, "class:statins", ATOR], "names": ["Simvastatin", "Statins", "Atorvastatin"],
+        "labels": ["Drug", "DrugClass", "Drug"], "types": ["MEMBER_OF", "MEMBER_OF"]}
+    path = graph.path_between(WARF, SIMV)
+    assert path is not None and path["ids"] == [WARF, ATOR, "class:statins", SIMV]
+    assert graph.path_between(WARF, QUOTE) is None
+
+
+# -- embedded only: a second process, persistence, clean shutdown -----------------------------------
+def _python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_second_process_is_refused(opened: tuple[GraphStore, Settings]) -> None:
+    store, settings = opened
+    if settings.neo4j_uri:
+        pytest.skip("a server is shared on purpose")
+    done = _python(f"""
+        from pathlib import Path
+        from app.config import Settings
+        from app.stores.graph import open_graph_store
+        open_graph_store(Settings(data_dir=Path({str(settings.data_dir)!r}), neo4j_uri=None))
+    """, timeout=60)
+    assert done.returncode != 0
+    assert "GraphStoreLocked" in done.stderr and "is in use by process" in done.stderr
+    assert store.counts()["Drug"] == 5  # untouched
+
+
+@pytest.mark.slow
+def test_persistence_across_processes_and_clean_exit(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = _python(f"""
+        from pathlib import Path
+        from app.config import Settings
+        from app.graph_model import DocumentLinks, DrugRecord, GraphKnowledge
+        from app.stores.graph import open_graph_store
+        settings = Settings(data_dir=Path({str(data)!r}), neo4j_uri=None)
+        store = open_graph_store(settings)
+        store.ensure_schema()
+        store.load_knowledge(GraphKnowledge(drugs=(DrugRecord("D1", "Warfarin"),)))
+        store.replace_document_links([DocumentLinks("doc:1", "v1", "t", "label", ("D1",), ("D1",))])
+        store.close()
+        store = open_graph_store(settings)  # reopened in the same process, then left open at exit
+        print(store.counts()["Drug"], store.document_versions())
+    """)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1 {'doc:1': 'v1'}"
+    reopened = open_graph_store(Settings(data_dir=data, neo4j_uri=None))  # another process, this one
+    try:
+        assert reopened.document_links("doc:1") == DocumentLinks("doc:1", "v1", "t", "label", ("D1",), ("D1",))
+        reopened.delete_documents(["doc:1"])
+    finally:
+        reopened.close()
+    again = open_graph_store(Settings(data_dir=data, neo4j_uri=None))
+    try:
+        assert again.document_versions() == {} and again.counts()["Drug"] == 1
+    finally:
+        again.close()
+
+
+@pytest.mark.slow
+def test_server_connection_over_bolt(opened: tuple[GraphStore, Settings], graph: GraphStore) -> None:
+    """The Neo4j code path (connect, check the database) against the Bolt server at hand."""
+    store, settings = opened
+    uri = getattr(store, "uri", "")
+    user = settings.neo4j_user if settings.neo4j_uri else "root"
+    server = Settings(neo4j_uri=uri, neo4j_user=user, neo4j_password=settings.neo4j_password,
+                      neo4j_database=settings.neo4j_database)
+    other = open_graph_store(server)
+    try:
+        assert other.counts() == store.counts() and other.drug_by_name("华法林") is not None
+    finally:
+        other.close()
+    assert store.counts()["Drug"] == 5  # closing the second connection leaves the store alone
+    with pytest.raises(GraphStoreError, match="cannot use Neo4j"):
+        open_graph_store(server.model_copy(update={"neo4j_password": "wrong-password"}))
+
+
+def test_neo4j_errors_are_clear() -> None:
+    with pytest.raises(GraphStoreError, match="cannot use Neo4j at bolt://127.0.0.1:9"):
+        open_graph_store(Settings(neo4j_uri="bolt://127.0.0.1:9"))
