@@ -39,9 +39,13 @@ class Settings(BaseSettings):
         description="Name that identifies the embedding model in index names and cache keys.",
     )
     embedding_batch_size: int = Field(default=64, ge=1, description="Texts per encoder batch.")
-    chunk_max_tokens: int = Field(default=300, ge=32, description="Upper bound of a chunk, in analyzer tokens.")
-    chunk_min_tokens: int = Field(default=200, ge=1, description="A chunk grows to at least this many tokens when its section allows.")
-    chunk_overlap_tokens: int = Field(default=40, ge=0, description="Tokens of trailing sentences repeated at the start of the next chunk.")
+    chunk_max_tokens: int = Field(default=300, ge=32, description="Upper bound of a chunk, in tokens.")
+    chunk_min_tokens: int = Field(
+        default=200, ge=1, description="A small tail chunk is folded into the previous one below a quarter of this."
+    )
+    chunk_overlap_tokens: int = Field(
+        default=40, ge=0, description="Tokens of trailing sentences repeated at the start of the next chunk."
+    )
     bm25_k1: float = Field(default=1.5, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
     qdrant_url: str | None = Field(
@@ -50,7 +54,9 @@ class Settings(BaseSettings):
     )
     qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
     qdrant_shards: int = Field(default=1, ge=1, description="Shard number when creating a server collection.")
-    qdrant_replication_factor: int = Field(default=1, ge=1, description="Replication factor when creating a server collection.")
+    qdrant_replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor when creating a server collection."
+    )
     neo4j_uri: str | None = Field(
         default=None,
         description="Neo4j URI (bolt:// or neo4j://). Unset: embedded ArcadeDB with its Bolt plugin on loopback.",

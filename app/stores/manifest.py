@@ -130,7 +130,10 @@ class Manifest:
     # -- intent log -----------------------------------------------------------------------
     def pending(self) -> list[PendingOp]:
         rows = self._db.execute("SELECT seq, doc_id, op, origin, body FROM pending ORDER BY seq").fetchall()
-        return [PendingOp(seq, d, op, origin, decode_document(body) if body else None) for seq, d, op, origin, body in rows]
+        return [
+            PendingOp(seq, doc_id, op, origin, decode_document(body) if body else None)
+            for seq, doc_id, op, origin, body in rows
+        ]
 
     def begin_upserts(self, docs: Iterable[tuple[Document, str]]) -> list[int]:
         """Record the intent to write these documents; returns the intent rows' ids."""

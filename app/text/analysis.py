@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from app.model import SparseVec
 
@@ -38,7 +39,10 @@ ENGLISH_STOP_WORDS = frozenset(
     this those through to too under until up very was we were what when where which while who whom
     why will with would you your yours yourself yourselves may also""".split()
 )
-CHINESE_STOP_WORDS = frozenset("的 了 和 与 及 或 是 在 有 对 为 以 等 中 其 之 而 于 被 把 吗 呢 吧 啊 么 什么 怎么 如何 哪些 可以 能 会 请".split())
+CHINESE_STOP_WORDS = frozenset(
+    ("的 了 和 与 及 或 是 在 有 对 为 以 等 中 其 之 而 于 被 把 吗 呢 吧 啊 "
+     "么 什么 怎么 如何 哪些 可以 能 会 请").split()
+)
 
 
 def light_stem(word: str) -> str:
@@ -71,7 +75,7 @@ class Analyzer:
         self._lock = threading.Lock()
 
     # -- tokens ---------------------------------------------------------------------------
-    def _chinese_tokenizer(self):  # type: ignore[no-untyped-def]
+    def _chinese_tokenizer(self) -> Any:
         with self._lock:
             if self._jieba is None:
                 import logging
@@ -99,7 +103,7 @@ class Analyzer:
 
     def _chinese_tokens(self, run: str) -> Iterable[str]:
         tokenizer = self._chinese_tokenizer()
-        for word in tokenizer.cut(run, HMM=True):  # type: ignore[attr-defined]
+        for word in tokenizer.cut(run, HMM=True):
             word = word.strip()
             if word and word not in CHINESE_STOP_WORDS and not _CJK_PUNCT.match(word):
                 yield word

@@ -1,0 +1,1 @@
+"""FastAPI routers: thin layers that parse, call one function and shape the response."""

@@ -1,0 +1,191 @@
+"""The ``medevidence`` command: the composition root that wires settings, stores and indexers."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        help="index location (default: $MEDEVIDENCE_DATA_DIR, else ./data)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medevidence", description="Evidence-grounded medical QA")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", help="index the starter knowledge or the given .jsonl files / source folders")
+    index.add_argument("paths", nargs="*", type=Path, help=".jsonl(.gz) files or source folders")
+    index.add_argument("--json", action="store_true", help="print a JSON summary")
+    _add_data_dir(index)
+
+    delete = sub.add_parser("delete", help="remove documents and everything derived from them")
+    delete.add_argument("ids", nargs="+", help="document ids")
+    _add_data_dir(delete)
+
+    check = sub.add_parser("check", help="verify that the manifest, vectors and graph agree")
+    check.add_argument("--json", action="store_true")
+    _add_data_dir(check)
+
+    serve = sub.add_parser("serve", help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _add_data_dir(serve)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="print a new API key once (stored hashed)")
+    create.add_argument("--role", choices=["reader", "admin"], required=True)
+    create.add_argument("--name", default="")
+    _add_data_dir(create)
+    return parser
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="doc", desc="indexing", file=sys.stderr, disable=None)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from app.runtime import Runtime
+    from indexers.pipeline import Indexer
+
+    settings = _settings(args)
+    missing = [p for p in args.paths if not p.exists()]
+    for path in missing:
+        print(f"{path}:0: no such file or folder", file=sys.stderr)
+    paths = [p for p in args.paths if p.exists()]
+    if args.paths and not paths:
+        return 2
+    with Runtime.open(settings) as rt:
+        indexer = Indexer(rt)
+        bar = _progress_bar(0)
+        try:
+
+            def progress(n: int, total: int) -> None:
+                if bar.total != total:
+                    bar.reset(total=total)
+                bar.update(n)
+
+            summary = indexer.index_paths(paths, progress) if paths else indexer.index_starter_knowledge(progress)
+        finally:
+            bar.close()
+    for line in summary.rejects:
+        print(line, file=sys.stderr)
+    summary.rejected += len(missing)
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+    else:
+        print(
+            f"indexed: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{summary.deleted} deleted, {summary.rejected} rejected; {summary.chunks_written} chunks "
+            f"({summary.chunks_from_cache} vectors from cache) in {summary.seconds:.1f}s"
+        )
+    return 2 if summary.rejected else 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from app.runtime import Runtime
+    from indexers.pipeline import Indexer
+
+    with Runtime.open(_settings(args)) as rt:
+        deleted, unknown = Indexer(rt).delete(args.ids)
+    for doc_id in deleted:
+        print(f"deleted {doc_id}")
+    for doc_id in unknown:
+        print(f"{doc_id}: no such document", file=sys.stderr)
+    return 2 if unknown else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from app.consistency import check_consistency
+    from app.runtime import Runtime
+
+    with Runtime.open(_settings(args)) as rt:
+        report = check_consistency(rt)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(report.describe())
+    return 0 if report.ok else 1
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+    from indexers.pipeline import Indexer
+
+    settings = _settings(args)
+    if settings.dev_mode:
+        if not _is_loopback(args.host):
+            print(
+                f"refusing MEDEVIDENCE_DEV_MODE=1 on {args.host}: dev mode (no authentication) is loopback only",
+                file=sys.stderr,
+            )
+            return 2
+        banner = "!" * 78
+        print(f"{banner}\n  DEV MODE: API authentication is OFF. Local trials only.\n{banner}", file=sys.stderr)
+    app = create_app(settings, indexer_factory=Indexer)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from app.auth import KeyStore
+
+    settings = _settings(args)
+    store = KeyStore(settings.keys_path)
+    try:
+        key, secret = store.create(args.role, args.name)
+    finally:
+        store.close()
+    print(secret)
+    print(f"created {key.role} key {key.name!r} (id {key.key_id}); it is shown only once", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("MEDEVIDENCE_LOG_LEVEL", "WARNING"))
+    args = build_parser().parse_args(argv)
+    handlers = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys}
+    from app.stores.lock import DataDirInUse
+
+    try:
+        return handlers[args.command](args)
+    except DataDirInUse as exc:
+        print(f"medevidence: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

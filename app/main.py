@@ -1,0 +1,61 @@
+"""``create_app(settings)``: the FastAPI application, with every client built once in its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import documents, health
+from app.api.errors import install_error_handlers
+from app.auth import KeyStore
+from app.config import Settings
+from app.documents import DocumentIndexer
+from app.runtime import Runtime
+
+log = logging.getLogger("medevidence")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    indexer_factory: Callable[[Runtime], DocumentIndexer] | None = None,
+) -> FastAPI:
+    """Build the app.  ``runtime`` may be passed in (tests, CLI); else it is opened at start.
+
+    ``indexer_factory`` is wired by the composition root (``app.cli``) so the API can write
+    documents without the runtime package importing the indexers.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or Runtime.open(settings)
+        keys = KeyStore(settings.keys_path)
+        app.state.runtime = rt
+        app.state.keys = keys
+        app.state.indexer = indexer_factory(rt) if indexer_factory is not None else None
+        if settings.dev_mode:
+            log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
+        try:
+            yield
+        finally:
+            keys.close()
+            if owned:
+                rt.close()
+
+    app = FastAPI(
+        title="MedEvidence",
+        version=__version__,
+        description="Evidence-grounded medical question answering with traceable citations.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(documents.router)
+    return app

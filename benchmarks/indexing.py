@@ -1,0 +1,158 @@
+"""Indexing benchmark: end-to-end chunks/s against the raw encoder, starter knowledge from cache, peak RSS.
+
+    python -m benchmarks.indexing [--docs 120] [--out benchmarks/results]
+
+Baseline, measured in the same run on the same texts: the bare sentence-transformers
+encoder (``SentenceTransformerEmbedder.encode``) over exactly the chunks the indexer
+produces.  End to end = ``Indexer.index_paths`` on a fresh data dir with no vector cache
+(chunking, BM25, encoding, Qdrant-edge upserts, graph links, manifest), model already loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from app.config import Settings
+from app.documents import parse_document
+from app.runtime import Runtime
+from indexers.chunking import ChunkingConfig, chunk_document
+from indexers.pipeline import Indexer
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+
+
+def _sample_documents(per_source: int) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for path in sorted((KNOWLEDGE / "docs").glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for n, line in enumerate(fh):
+                if n >= per_source:
+                    break
+                rows.append(json.loads(line))
+    return rows
+
+
+def _knowledge_without_vectors(tmp: Path) -> Path:
+    """A knowledge dir with the graph and vocabulary but no shipped vectors."""
+    target = tmp / "knowledge"
+    target.mkdir()
+    for name in ("graph", "vocab"):
+        (target / name).symlink_to(KNOWLEDGE / name)
+    return target
+
+
+def bench_throughput(per_source: int) -> dict[str, float]:
+    rows = _sample_documents(per_source)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        input_file = tmp / "sample.jsonl"
+        input_file.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        settings = Settings(data_dir=tmp / "data", knowledge_dir=_knowledge_without_vectors(tmp))
+        cfg = ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens, settings.chunk_overlap_tokens)
+        texts = [c.embed_text for r in rows for c in chunk_document(parse_document(r), cfg)]
+        with Runtime.open(settings) as rt:
+            model = rt.embedder.model  # load once; both measurements use the same warm model
+            model.encode(texts[:64])
+            started = time.perf_counter()
+            model.encode(texts)
+            raw_seconds = time.perf_counter() - started
+            indexer = Indexer(rt)
+            indexer._ensure_graph_knowledge()  # the one-off graph load is measured separately below
+            summary = indexer.index_paths([input_file])
+    return {
+        "documents": len(rows),
+        "chunks": len(texts),
+        "raw_encoder_chunks_per_s": len(texts) / raw_seconds,
+        "end_to_end_chunks_per_s": summary.chunks_written / summary.seconds,
+        "ratio": (summary.chunks_written / summary.seconds) / (len(texts) / raw_seconds),
+    }
+
+
+def bench_starter_from_cache() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        env = {**os.environ, "MEDEVIDENCE_DATA_DIR": str(Path(tmp_name) / "data")}
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "app.cli", "index", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        wall = time.perf_counter() - started
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.perf_counter()
+        again = subprocess.run(
+            [sys.executable, "-m", "app.cli", "index", "--json"], env=env, capture_output=True, text=True, check=True
+        )
+        rerun_wall = time.perf_counter() - started
+        rerun = json.loads(again.stdout.strip().splitlines()[-1])
+    return {
+        "wall_seconds": wall,
+        "index_seconds": summary["seconds"],
+        "documents": summary["added"],
+        "chunks": summary["chunks_written"],
+        "chunks_from_cache": summary["chunks_from_cache"],
+        "chunks_embedded": summary["chunks_embedded"],
+        "peak_rss_mib": peak_kib / 1024,
+        "unchanged_rerun_wall_seconds": rerun_wall,
+        "unchanged_rerun_unchanged": rerun["unchanged"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs-per-source", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args(argv)
+    throughput = bench_throughput(args.docs_per_source)
+    starter = bench_starter_from_cache()
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+        "throughput": throughput,
+        "starter_from_cache": starter,
+        "targets": {
+            "end_to_end >= 85% of raw encoder": throughput["ratio"] >= 0.85,
+            "starter knowledge from cache <= 60 s": starter["wall_seconds"] <= 60,
+        },
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "indexing.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [
+        "# Indexing benchmark",
+        "",
+        f"{result['machine']}, {result['date']}",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        f"| raw encoder (baseline) | {throughput['raw_encoder_chunks_per_s']:.1f} chunks/s |",
+        f"| end to end (index_paths, no cache) | {throughput['end_to_end_chunks_per_s']:.1f} chunks/s |",
+        f"| ratio (target ≥ 0.85) | {throughput['ratio']:.2f} |",
+        f"| starter knowledge from cache, wall (target ≤ 60 s) | {starter['wall_seconds']:.1f} s "
+        f"({starter['documents']} docs, {starter['chunks']} chunks, {starter['chunks_embedded']} embedded) |",
+        f"| unchanged re-run, wall | {starter['unchanged_rerun_wall_seconds']:.1f} s |",
+        f"| peak RSS of `medevidence index` (incl. graph JVM) | {starter['peak_rss_mib']:.0f} MiB |",
+    ]
+    (args.out / "indexing.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    shutil.rmtree(ROOT / "benchmarks" / "__pycache__", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

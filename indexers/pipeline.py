@@ -1,0 +1,277 @@
+"""Incremental, resumable indexing: documents in, every store consistent out.
+
+One step of work is a batch of documents.  For each batch the manifest first records the
+intent (with the documents themselves), then the vector store, then the graph are
+written, and finally the manifest records the batch as done, clearing the intent in the
+same SQLite transaction.  Every store write is idempotent (deterministic point ids,
+replace-by-document graph links, delete-by-filter), so a run killed at any point and run
+again replays the pending intent and converges to the state of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.graph_model import GraphKnowledge
+from app.model import Chunk, Document, SparseVec
+from app.runtime import Runtime
+from indexers.chunking import ChunkingConfig, chunk_document
+from indexers.graph_build import EntityDictionary, links_for, load_graph_knowledge
+from indexers.sources.base import Rejected
+from indexers.sources.jsonl import read_jsonl
+from indexers.sources.registry import read_path
+
+Progress = Callable[[int, int], None]  # (documents just written, documents to write)
+STARTER_ORIGIN_PREFIX = "knowledge:"
+AVGDL_SAMPLE = 5000
+
+
+@dataclass
+class IndexSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    chunks_from_cache: int = 0
+    recovered: int = 0
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejects: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "chunks_written": self.chunks_written,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_from_cache": self.chunks_from_cache,
+            "recovered": self.recovered,
+            "sources": self.sources,
+            "rejects": self.rejects,
+        }
+
+
+@dataclass
+class _Source:
+    """Documents read from one origin (a knowledge file, a user file or folder)."""
+
+    name: str
+    origin: str
+    documents: dict[str, Document]
+    sync_deletes: bool
+
+
+class Indexer:
+    """Writes documents into the manifest, the vector store and the graph."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        settings = runtime.settings
+        self.chunking = ChunkingConfig(
+            max_tokens=settings.chunk_max_tokens,
+            min_tokens=settings.chunk_min_tokens,
+            overlap_tokens=settings.chunk_overlap_tokens,
+        )
+        self._dictionary: EntityDictionary | None = None
+        self._lock = threading.RLock()  # one writer at a time (the API serves requests on threads)
+
+    # -- public ---------------------------------------------------------------------------
+    def index_starter_knowledge(self, progress: Progress | None = None) -> IndexSummary:
+        docs_dir = self.rt.settings.knowledge_dir / "docs"
+        files = sorted(docs_dir.glob("*.jsonl.gz"))
+        if not files:
+            raise FileNotFoundError(f"no starter knowledge in {docs_dir}")
+        summary = IndexSummary()
+        sources = [self._read(f, read_jsonl(f), STARTER_ORIGIN_PREFIX + f.name, True, summary) for f in files]
+        return self._run(sources, summary, progress)
+
+    def index_paths(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexSummary:
+        summary = IndexSummary()
+        sources = [self._read(p, read_path(p), str(p.resolve()), False, summary) for p in paths]
+        return self._run(sources, summary, progress)
+
+    def index_documents(self, docs: Sequence[Document], origin: str) -> IndexSummary:
+        """Index documents that arrive through the API (no file behind them)."""
+        summary = IndexSummary()
+        source = _Source(origin, origin, {d.id: d for d in docs}, False)
+        return self._run([source], summary, None)
+
+    def delete(self, doc_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Remove documents and everything derived from them: (deleted, unknown)."""
+        with self._lock:
+            return self._delete_locked(doc_ids)
+
+    def _delete_locked(self, doc_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+        self.recover()
+        known = self.rt.manifest.versions()
+        found = [d for d in dict.fromkeys(doc_ids) if d in known]
+        unknown = [d for d in dict.fromkeys(doc_ids) if d not in known]
+        if found:
+            self.rt.manifest.begin_deletes(found)
+            self._apply_deletes(found)
+            self.rt.manifest.commit([], found)
+        return found, unknown
+
+    def recover(self) -> int:
+        """Replay work a killed run left pending; returns the number of documents replayed."""
+        ops = self.rt.manifest.pending()
+        if not ops:
+            return 0
+        i = 0
+        while i < len(ops):
+            j = i
+            while j < len(ops) and ops[j].op == ops[i].op:
+                j += 1
+            run = ops[i:j]
+            seqs = [op.seq for op in run]
+            if run[0].op == "upsert":
+                latest = {op.doc_id: (op.document, op.origin or "recovered") for op in run if op.document}
+                self._write([(doc, origin) for doc, origin in latest.values()], seqs, replaces=None)
+            else:
+                ids = list(dict.fromkeys(op.doc_id for op in run))
+                self._apply_deletes(ids)
+                self.rt.manifest.commit([], ids, done_seqs=seqs)
+            i = j
+        return len(ops)
+
+    # -- reading and planning -------------------------------------------------------------
+    def _read(
+        self, path: Path, items: Iterable[Document | Rejected], origin: str, sync: bool, summary: IndexSummary
+    ) -> _Source:
+        docs: dict[str, Document] = {}
+        for item in items:
+            if isinstance(item, Rejected):
+                summary.rejected += 1
+                summary.rejects.append(str(item))
+            else:
+                docs[item.id] = item
+        name = path.name.removesuffix(".gz").removesuffix(".jsonl") if sync else path.name
+        return _Source(name, origin, docs, sync)
+
+    def _run(self, sources: list[_Source], summary: IndexSummary, progress: Progress | None) -> IndexSummary:
+        with self._lock:
+            return self._run_locked(sources, summary, progress)
+
+    def _run_locked(self, sources: list[_Source], summary: IndexSummary, progress: Progress | None) -> IndexSummary:
+        started = time.perf_counter()
+        summary.recovered = self.recover()
+        self._ensure_graph_knowledge()
+        versions = self.rt.manifest.versions()
+        todo: list[tuple[Document, str]] = []
+        deletes: list[str] = []
+        for source in sources:
+            counts = {"documents": len(source.documents), "added": 0, "updated": 0, "unchanged": 0, "deleted": 0}
+            for doc in source.documents.values():
+                known = versions.get(doc.id)
+                if known == doc.version:
+                    counts["unchanged"] += 1
+                    continue
+                counts["added" if known is None else "updated"] += 1
+                todo.append((doc, source.origin))
+            if source.sync_deletes:
+                gone = sorted(self.rt.manifest.doc_ids_from(source.origin) - set(source.documents))
+                counts["deleted"] = len(gone)
+                deletes.extend(gone)
+            for key in ("added", "updated", "unchanged", "deleted"):
+                setattr(summary, key, getattr(summary, key) + counts[key])
+            summary.sources[source.name] = counts
+        if deletes:
+            self.rt.manifest.begin_deletes(deletes)
+            self._apply_deletes(deletes)
+            self.rt.manifest.commit([], deletes)
+        self._ensure_avgdl(todo)
+        size = self.rt.settings.index_batch_documents
+        known_ids = set(versions)
+        embedded_before, cached_before = self.rt.embedder.embedded, self.rt.embedder.cached
+        for start in range(0, len(todo), size):
+            batch = todo[start : start + size]
+            seqs = self.rt.manifest.begin_upserts(batch)
+            summary.chunks_written += self._write(batch, seqs, replaces=known_ids)
+            if progress is not None:
+                progress(len(batch), len(todo))
+        self.rt.vectors.flush()
+        summary.chunks_embedded = self.rt.embedder.embedded - embedded_before
+        summary.chunks_from_cache = self.rt.embedder.cached - cached_before
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # -- writing --------------------------------------------------------------------------
+    def _write(
+        self, batch: Sequence[tuple[Document, str]], seqs: Sequence[int], replaces: set[str] | None
+    ) -> int:
+        """Write one batch to every store, then mark it done in the manifest.
+
+        ``replaces`` names the documents that may have points of another version in the
+        vector store (None: any may, as after a crash).  After recovery every stored point
+        belongs to a manifest document, so a document new to the manifest has none.
+        """
+        chunked = [(doc, origin, chunk_document(doc, self.chunking)) for doc, origin in batch]
+        chunks = [c for _, _, cs in chunked for c in cs]
+        if chunks:
+            dense = self.rt.embedder.encode_keyed([c.text_hash for c in chunks], [c.embed_text for c in chunks])
+            sparse = self._sparse(chunks)
+            self.rt.vectors.upsert(chunks, dense, sparse)
+        for doc, _, _ in chunked:
+            if replaces is None or doc.id in replaces:
+                self.rt.vectors.delete_stale_versions(doc.id, doc.version)
+        dictionary = self._entity_dictionary()
+        self.rt.graph.replace_document_links([links_for(doc, dictionary) for doc, _, _ in chunked])
+        self.rt.manifest.commit(chunked, [], done_seqs=seqs)
+        return len(chunks)
+
+    def _apply_deletes(self, doc_ids: Sequence[str]) -> None:
+        self.rt.vectors.delete_documents(doc_ids)
+        self.rt.graph.delete_documents(doc_ids)
+
+    def _sparse(self, chunks: Sequence[Chunk]) -> list[SparseVec]:
+        avgdl = float(self.rt.manifest.get_meta("bm25_avgdl") or 1.0)
+        analyzer = self.rt.analyzer
+        return [analyzer.document_vector(c.embed_text, avgdl)[0] for c in chunks]
+
+    def _ensure_avgdl(self, todo: Sequence[tuple[Document, str]]) -> None:
+        """Fix BM25's average document length once, from a spread sample of the first run."""
+        if self.rt.manifest.get_meta("bm25_avgdl") or not todo:
+            return
+        step = max(1, len(todo) // AVGDL_SAMPLE)
+        lengths = [
+            len(self.rt.analyzer.tokens(chunk.embed_text))
+            for doc, _ in todo[::step]
+            for chunk in chunk_document(doc, self.chunking)
+        ]
+        self.rt.manifest.set_meta("bm25_avgdl", f"{sum(lengths) / max(len(lengths), 1):.3f}")
+
+    def _ensure_graph_knowledge(self) -> None:
+        """Load the knowledge graph's entities when knowledge/graph changed since the last load."""
+        graph_dir = self.rt.settings.knowledge_dir / "graph"
+        digest = hashlib.sha256()
+        for path in sorted(graph_dir.glob("*.jsonl.gz")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+        fingerprint = digest.hexdigest()[:16]
+        if self.rt.manifest.get_meta("graph_knowledge") == fingerprint:
+            return
+        knowledge = self._knowledge()
+        self.rt.graph.load_knowledge(knowledge)
+        self.rt.manifest.set_meta("graph_knowledge", fingerprint)
+
+    def _knowledge(self) -> GraphKnowledge:
+        if self.rt.knowledge is None:
+            self.rt.knowledge = load_graph_knowledge(self.rt.settings.knowledge_dir)
+        return self.rt.knowledge
+
+    def _entity_dictionary(self) -> EntityDictionary:
+        if self._dictionary is None:
+            self._dictionary = EntityDictionary(self._knowledge())
+        return self._dictionary

@@ -1,0 +1,138 @@
+"""The REST API on a real HTTP server on loopback: health, auth, documents, error shape."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from app.auth import KeyStore
+from app.config import Settings
+from app.main import create_app
+from indexers.pipeline import Indexer
+
+from .conftest import KNOWLEDGE
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    data_dir: Path = tmp_path_factory.mktemp("api") / "data"
+    settings = Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE)
+    keys = KeyStore(settings.keys_path)
+    _, admin = keys.create("admin", "test-admin")
+    _, reader = keys.create("reader", "test-reader")
+    keys.close()
+    port = _free_port()
+    app = create_app(settings, indexer_factory=Indexer)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        raise RuntimeError("server did not start")
+    yield base, {"admin": admin, "reader": reader}
+    srv.should_exit = True
+    thread.join(timeout=30)
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
+    base, _ = server
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True
+    assert set(body["checks"]) == {"manifest", "vectors", "graph"}
+
+
+def test_documents_need_an_admin_key(server: tuple[str, dict[str, str]]) -> None:
+    base, keys = server
+    doc = {"id": "api-1", "text": "Aspirin."}
+    missing = httpx.post(f"{base}/v1/documents", json=doc)
+    assert missing.status_code == 401
+    assert missing.json()["error"]["field"] == "Authorization"
+    wrong = httpx.post(f"{base}/v1/documents", json=doc, headers=_auth("mek_nope_nope"))
+    assert wrong.status_code == 401
+    reader = httpx.post(f"{base}/v1/documents", json=doc, headers=_auth(keys["reader"]))
+    assert reader.status_code == 403
+    assert reader.json()["error"]["code"] == "forbidden"
+
+
+def test_add_get_update_delete_document(server: tuple[str, dict[str, str]]) -> None:
+    base, keys = server
+    admin = _auth(keys["admin"])
+    doc = {
+        "id": "hosp/formulary-0042",
+        "title": "华法林剂量方案",
+        "sections": [{"heading": "剂量", "text": "华法林起始剂量为每日2至5毫克。"}],
+        "source_type": "guideline",
+    }
+    created = httpx.post(f"{base}/v1/documents", json=doc, headers=admin, timeout=120)
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "added"
+    assert created.json()["chunks"] == 1
+    same = httpx.post(f"{base}/v1/documents", json=doc, headers=admin, timeout=120)
+    assert same.json()["status"] == "unchanged"
+    fetched = httpx.get(f"{base}/v1/documents/hosp/formulary-0042", headers=admin)
+    assert fetched.status_code == 200
+    body = fetched.json()
+    assert body["language"] == "zh"
+    assert body["text"] == "华法林起始剂量为每日2至5毫克。"
+    assert body["version"] == created.json()["version"]
+    edited = {**doc, "sections": [{"heading": "剂量", "text": "华法林起始剂量为每日5毫克。"}]}
+    updated = httpx.post(f"{base}/v1/documents", json=edited, headers=admin, timeout=120)
+    assert updated.json()["status"] == "updated"
+    assert updated.json()["version"] != created.json()["version"]
+    removed = httpx.delete(f"{base}/v1/documents/hosp/formulary-0042", headers=admin, timeout=120)
+    assert removed.status_code == 200
+    gone = httpx.get(f"{base}/v1/documents/hosp/formulary-0042", headers=admin)
+    assert gone.status_code == 404
+    assert gone.json()["error"] == {
+        "code": "not_found",
+        "message": "no document with id 'hosp/formulary-0042'",
+        "field": "id",
+    }
+
+
+def test_invalid_document_names_the_field(server: tuple[str, dict[str, str]]) -> None:
+    base, keys = server
+    bad = httpx.post(
+        f"{base}/v1/documents",
+        json={"id": "x", "text": "t", "source_type": "blog"},
+        headers=_auth(keys["admin"]),
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "source_type"
+    not_json = httpx.post(
+        f"{base}/v1/documents",
+        content=b"[1, 2]",
+        headers={**_auth(keys["admin"]), "content-type": "application/json"},
+    )
+    assert not_json.status_code == 422
+    assert not_json.json()["error"]["code"] == "invalid_request"

@@ -1,0 +1,95 @@
+"""A run SIGKILLed at random points and rerun converges to the state of an uninterrupted run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.consistency import check_consistency
+from app.runtime import Runtime
+
+from .conftest import KNOWLEDGE, ROOT
+
+pytestmark = pytest.mark.slow
+
+KILLS = 4
+
+
+def _sample(path: Path) -> Path:
+    """~200 real starter documents (their vectors are in the shipped cache)."""
+    rows = []
+    for source in sorted((KNOWLEDGE / "docs").glob("*.jsonl.gz")):
+        with gzip.open(source, "rt", encoding="utf-8") as fh:
+            rows.extend(json.loads(line) for line in islice(fh, 40))
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "MEDEVIDENCE_DATA_DIR": str(data_dir), "MEDEVIDENCE_INDEX_BATCH_DOCUMENTS": "8"}
+
+
+def _index(data_dir: Path, source: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "index", str(source), "--json"],
+        cwd=ROOT,
+        env=_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _snapshot(data_dir: Path) -> dict[str, object]:
+    with Runtime.open(Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE)) as rt:
+        report = check_consistency(rt)
+        assert report.ok, report.describe()
+        chunks = rt.vectors.chunk_ids()
+        return {
+            "versions": rt.manifest.versions(),
+            "chunks": chunks,
+            "vector_count": rt.vectors.count(),
+            "graph": rt.graph.document_versions(),
+            "texts": sorted(c.text for c in rt.vectors.get_chunks(sorted(chunks))),
+        }
+
+
+def test_sigkill_at_random_points_then_rerun_converges(tmp_path: Path) -> None:
+    source = _sample(tmp_path / "sample.jsonl")
+    reference_dir = tmp_path / "reference"
+    done = _index(reference_dir, source)
+    assert done.returncode == 0, done.stderr[-2000:]
+    reference = _snapshot(reference_dir)
+    assert reference["vector_count"] == len(reference["chunks"]), "duplicate points"
+
+    victim = tmp_path / "victim"
+    rng = random.Random(20261122)
+    killed_mid_run = 0
+    for _ in range(KILLS):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "index", str(source)],
+            cwd=ROOT,
+            env=_env(victim),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(2.0, 9.0))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed_mid_run += 1
+        proc.wait(timeout=60)
+    assert killed_mid_run >= 2, "the kills should land while indexing runs"
+    final = _index(victim, source)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert _snapshot(victim) == reference
