@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 SourceType = Literal["label", "guideline", "evidence", "interaction", "other"]
@@ -85,7 +86,7 @@ class Document:
             metadata=dict(metadata or {}),
         )
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Content hash of everything that shapes what is indexed for this document."""
         payload = json.dumps(
@@ -146,17 +147,17 @@ class Chunk:
     def chunk_id(self) -> str:
         return f"{self.doc_id}#{self.version}#{self.ordinal}"
 
-    @property
+    @cached_property
     def point_id(self) -> str:
         """Deterministic UUID for vector stores (re-upserting is idempotent)."""
         return str(uuid.uuid5(_CHUNK_NAMESPACE, self.chunk_id))
 
-    @property
+    @cached_property
     def embed_text(self) -> str:
         """What the encoders see: title and section give a passage its context."""
         return f"{self.title}\n{self.section}\n{self.text}"
 
-    @property
+    @cached_property
     def text_hash(self) -> str:
         """Key of the embedding cache: the embedded text alone decides the vector."""
         return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()[:32]

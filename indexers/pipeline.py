@@ -14,10 +14,13 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.graph_model import GraphKnowledge
+import numpy as np
+
+from app.graph_model import DocumentLinks, GraphKnowledge
 from app.model import Chunk, Document, SparseVec
 from app.runtime import Runtime
 from indexers.chunking import ChunkingConfig, chunk_document
@@ -28,7 +31,7 @@ from indexers.sources.registry import read_path
 
 Progress = Callable[[int, int], None]  # (documents just written, documents to write)
 STARTER_ORIGIN_PREFIX = "knowledge:"
-AVGDL_SAMPLE = 5000
+AVGDL_SAMPLE = 500
 
 
 @dataclass
@@ -71,6 +74,18 @@ class _Source:
     origin: str
     documents: dict[str, Document]
     sync_deletes: bool
+
+
+@dataclass
+class _Prepared:
+    """One batch, chunked and vectorised, ready for the stores."""
+
+    batch: list[tuple[Document, str]]
+    chunked: list[tuple[Document, str, list[Chunk]]]
+    chunks: list[Chunk]
+    dense: np.ndarray | None
+    sparse: list[SparseVec]
+    links: list[DocumentLinks]
 
 
 class Indexer:
@@ -167,7 +182,21 @@ class Indexer:
     def _run_locked(self, sources: list[_Source], summary: IndexSummary, progress: Progress | None) -> IndexSummary:
         started = time.perf_counter()
         summary.recovered = self.recover()
-        self._ensure_graph_knowledge()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-writer") as graph_writer:
+            # The graph's entities load in the background, ahead of the first batch's links.
+            fingerprint = self._graph_knowledge_to_load()
+            loading = graph_writer.submit(self.rt.graph.load_knowledge, self._knowledge()) if fingerprint else None
+            self._plan_and_write(sources, summary, progress, graph_writer)
+            if loading is not None and fingerprint is not None:
+                loading.result()
+                self.rt.manifest.set_meta("graph_knowledge", fingerprint)
+        self.rt.vectors.flush()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _plan_and_write(
+        self, sources: list[_Source], summary: IndexSummary, progress: Progress | None, graph_writer: Executor
+    ) -> None:
         versions = self.rt.manifest.versions()
         todo: list[tuple[Document, str]] = []
         deletes: list[str] = []
@@ -189,23 +218,15 @@ class Indexer:
             summary.sources[source.name] = counts
         if deletes:
             self.rt.manifest.begin_deletes(deletes)
-            self._apply_deletes(deletes)
+            graph_writer.submit(self._apply_deletes, deletes).result()
             self.rt.manifest.commit([], deletes)
         self._ensure_avgdl(todo)
         size = self.rt.settings.index_batch_documents
         known_ids = set(versions)
         embedded_before, cached_before = self.rt.embedder.embedded, self.rt.embedder.cached
-        for start in range(0, len(todo), size):
-            batch = todo[start : start + size]
-            seqs = self.rt.manifest.begin_upserts(batch)
-            summary.chunks_written += self._write(batch, seqs, replaces=known_ids)
-            if progress is not None:
-                progress(len(batch), len(todo))
-        self.rt.vectors.flush()
+        summary.chunks_written += self._write_pipelined(todo, size, known_ids, progress, graph_writer)
         summary.chunks_embedded = self.rt.embedder.embedded - embedded_before
         summary.chunks_from_cache = self.rt.embedder.cached - cached_before
-        summary.seconds = time.perf_counter() - started
-        return summary
 
     # -- writing --------------------------------------------------------------------------
     def _write(
@@ -217,19 +238,62 @@ class Indexer:
         vector store (None: any may, as after a crash).  After recovery every stored point
         belongs to a manifest document, so a document new to the manifest has none.
         """
+        prepared = self._prepare(batch)
+        self._write_vectors(prepared, replaces)
+        self.rt.graph.replace_document_links(prepared.links)
+        self.rt.manifest.commit(prepared.chunked, [], done_seqs=seqs)
+        return len(prepared.chunks)
+
+    def _write_pipelined(
+        self,
+        todo: Sequence[tuple[Document, str]],
+        size: int,
+        replaces: set[str],
+        progress: Progress | None,
+        graph_writer: Executor,
+    ) -> int:
+        """Write batches in order, like ``_write``; the graph write of one batch (a wait on the graph
+        server) overlaps the chunking and vectorising of the next.  A batch is committed to the
+        manifest only after its vectors and its graph links are written, so a crash anywhere leaves
+        intents that ``recover`` replays."""
+        written = 0
+        in_flight: tuple[Future[None], _Prepared, list[int]] | None = None
+        for start in range(0, len(todo), size):
+            prepared = self._prepare(todo[start : start + size])
+            if in_flight is not None:
+                self._commit_when_linked(*in_flight, progress, len(todo))
+            seqs = self.rt.manifest.begin_upserts(prepared.batch)
+            self._write_vectors(prepared, replaces)
+            in_flight = (graph_writer.submit(self.rt.graph.replace_document_links, prepared.links), prepared, seqs)
+            written += len(prepared.chunks)
+        if in_flight is not None:
+            self._commit_when_linked(*in_flight, progress, len(todo))
+        return written
+
+    def _commit_when_linked(
+        self, linked: Future[None], prepared: _Prepared, seqs: list[int], progress: Progress | None, total: int
+    ) -> None:
+        linked.result()  # re-raises a graph error: the batch stays pending for recovery
+        self.rt.manifest.commit(prepared.chunked, [], done_seqs=seqs)
+        if progress is not None:
+            progress(len(prepared.batch), total)
+
+    def _prepare(self, batch: Sequence[tuple[Document, str]]) -> _Prepared:
+        """Chunks, vectors and graph links of a batch: everything but the store writes."""
         chunked = [(doc, origin, chunk_document(doc, self.chunking)) for doc, origin in batch]
         chunks = [c for _, _, cs in chunked for c in cs]
-        if chunks:
-            dense = self.rt.embedder.encode_keyed([c.text_hash for c in chunks], [c.embed_text for c in chunks])
-            sparse = self._sparse(chunks)
-            self.rt.vectors.upsert(chunks, dense, sparse)
-        for doc, _, _ in chunked:
+        dense = (self.rt.embedder.encode_keyed([c.text_hash for c in chunks], [c.embed_text for c in chunks])
+                 if chunks else None)
+        dictionary = self._entity_dictionary()
+        links = [links_for(doc, dictionary) for doc, _, _ in chunked]
+        return _Prepared(list(batch), chunked, chunks, dense, self._sparse(chunks), links)
+
+    def _write_vectors(self, prepared: _Prepared, replaces: set[str] | None) -> None:
+        if prepared.chunks and prepared.dense is not None:
+            self.rt.vectors.upsert(prepared.chunks, prepared.dense, prepared.sparse)
+        for doc, _, _ in prepared.chunked:
             if replaces is None or doc.id in replaces:
                 self.rt.vectors.delete_stale_versions(doc.id, doc.version)
-        dictionary = self._entity_dictionary()
-        self.rt.graph.replace_document_links([links_for(doc, dictionary) for doc, _, _ in chunked])
-        self.rt.manifest.commit(chunked, [], done_seqs=seqs)
-        return len(chunks)
 
     def _apply_deletes(self, doc_ids: Sequence[str]) -> None:
         self.rt.vectors.delete_documents(doc_ids)
@@ -252,19 +316,15 @@ class Indexer:
         ]
         self.rt.manifest.set_meta("bm25_avgdl", f"{sum(lengths) / max(len(lengths), 1):.3f}")
 
-    def _ensure_graph_knowledge(self) -> None:
-        """Load the knowledge graph's entities when knowledge/graph changed since the last load."""
+    def _graph_knowledge_to_load(self) -> str | None:
+        """The fingerprint of knowledge/graph when it changed since the graph last loaded it, else None."""
         graph_dir = self.rt.settings.knowledge_dir / "graph"
         digest = hashlib.sha256()
         for path in sorted(graph_dir.glob("*.jsonl.gz")):
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
         fingerprint = digest.hexdigest()[:16]
-        if self.rt.manifest.get_meta("graph_knowledge") == fingerprint:
-            return
-        knowledge = self._knowledge()
-        self.rt.graph.load_knowledge(knowledge)
-        self.rt.manifest.set_meta("graph_knowledge", fingerprint)
+        return None if self.rt.manifest.get_meta("graph_knowledge") == fingerprint else fingerprint
 
     def _knowledge(self) -> GraphKnowledge:
         if self.rt.knowledge is None:

@@ -47,7 +47,7 @@ def encode_document(doc: Document) -> bytes:
         "language": doc.language,
         "metadata": doc.metadata,
     }
-    return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 6)
+    return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
 
 
 def decode_document(blob: bytes) -> Document:
@@ -84,6 +84,7 @@ class Manifest:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._blobs: dict[tuple[str, str], bytes] = {}
 
     # -- reads ----------------------------------------------------------------------------
     def versions(self) -> dict[str, str]:
@@ -142,10 +143,20 @@ class Manifest:
             for doc, origin in docs:
                 cursor = self._db.execute(
                     "INSERT INTO pending (doc_id, op, origin, body) VALUES (?, 'upsert', ?, ?)",
-                    (doc.id, origin, encode_document(doc)),
+                    (doc.id, origin, self._encoded(doc, keep=True)),
                 )
                 seqs.append(int(cursor.lastrowid or 0))
         return seqs
+
+    def _encoded(self, doc: Document, keep: bool = False) -> bytes:
+        """The stored form of ``doc``, encoded once between its intent row and its commit."""
+        key = (doc.id, doc.version)
+        blob = self._blobs.get(key) if keep else self._blobs.pop(key, None)
+        if blob is None:
+            blob = encode_document(doc)
+            if keep:
+                self._blobs[key] = blob
+        return blob
 
     def begin_deletes(self, doc_ids: Iterable[str]) -> None:
         with self._transaction():
@@ -167,7 +178,7 @@ class Manifest:
                 self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.id,))
                 self._db.execute(
                     "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (doc.id, doc.version, doc.title, doc.source_type, origin, len(chunks), encode_document(doc), now),
+                    (doc.id, doc.version, doc.title, doc.source_type, origin, len(chunks), self._encoded(doc), now),
                 )
                 self._db.executemany(
                     "INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",

@@ -27,7 +27,6 @@ ANALYZER_VERSION = "analyzer-1"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[a-z0-9]+(?:[.'][a-z0-9]+)*")
-_CJK_RUN = re.compile(rf"[{_CJK}]")
 _CJK_PUNCT = re.compile(r"^[\W_]+$")
 
 ENGLISH_STOP_WORDS = frozenset(
@@ -56,6 +55,12 @@ def light_stem(word: str) -> str:
     if word.endswith("s") and not word.endswith(("us", "ss", "is")):
         return word[:-1]
     return word
+
+
+@lru_cache(maxsize=200_000)
+def english_term(word: str) -> str | None:
+    """The index term of a lower-case English word, None for a stop word."""
+    return None if word in ENGLISH_STOP_WORDS else light_stem(word)
 
 
 @lru_cache(maxsize=500_000)
@@ -93,12 +98,13 @@ class Analyzer:
     def tokens(self, text: str) -> list[str]:
         """Analysed tokens of ``text`` (order kept, duplicates kept)."""
         out: list[str] = []
-        for match in _TOKEN_RE.finditer(text.lower()):
-            piece = match.group(0)
-            if _CJK_RUN.match(piece):
+        for piece in _TOKEN_RE.findall(text.lower()):
+            if piece[0] > "z":  # a CJK run: the English alternative only matches [a-z0-9]
                 out.extend(self._chinese_tokens(piece))
-            elif piece not in ENGLISH_STOP_WORDS:
-                out.append(light_stem(piece))
+            else:
+                term = english_term(piece)
+                if term is not None:
+                    out.append(term)
         return out
 
     def _chinese_tokens(self, run: str) -> Iterable[str]:
@@ -117,9 +123,11 @@ class Analyzer:
     def document_vector_from_tokens(self, tokens: list[str], avgdl: float) -> SparseVec:
         dl = len(tokens)
         norm = self.k1 * (1.0 - self.b + self.b * dl / max(avgdl, 1.0))
+        scale = self.k1 + 1.0
         weights: dict[int, float] = {}
         for token, tf in Counter(tokens).items():
-            weights[term_id(token)] = weights.get(term_id(token), 0.0) + tf * (self.k1 + 1.0) / (tf + norm)
+            tid = term_id(token)
+            weights[tid] = weights.get(tid, 0.0) + tf * scale / (tf + norm)
         return _sparse(weights)
 
     def query_vector(self, text: str) -> SparseVec:
@@ -128,5 +136,5 @@ class Analyzer:
 
 
 def _sparse(weights: dict[int, float]) -> SparseVec:
-    ordered = sorted(weights.items())
-    return SparseVec(indices=tuple(i for i, _ in ordered), values=tuple(v for _, v in ordered))
+    indices = tuple(sorted(weights))
+    return SparseVec(indices=indices, values=tuple([weights[i] for i in indices]))
