@@ -216,6 +216,7 @@ class SearchFilters:
     source_type: tuple[str, ...] | None = None
     published_from: str | None = None  # ISO date, inclusive
     language: str | None = None
+    doc_ids: tuple[str, ...] | None = None  # restrict to these documents (the graph channel's candidates)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,10 @@ class GraphStore(Protocol):
         """Interactions among these drugs (drug_a, name_a, drug_b, name_b, severity, source, citation)."""
         ...
 
+    def documents_for(self, entity_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Documents linked to these entities (doc_id, source_type, described, mentions), by doc id."""
+        ...
+
     def path_between(self, drug_a: str, drug_b: str) -> dict[str, list[str]] | None:
         """A shortest path between two drugs (ids, names, labels, types) or None."""
         ...

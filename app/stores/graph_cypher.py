@@ -114,6 +114,14 @@ _INTERACTIONS: LiteralString = (
     "RETURN a.id AS drug_a, a.name AS name_a, b.id AS drug_b, b.name AS name_b, e.severity AS severity, "
     "e.source AS source, e.citation AS citation ORDER BY severity, drug_a, drug_b, source"
 )
+_DOCUMENTS_FOR: tuple[tuple[str, LiteralString], ...] = (  # anchored on the entities: few, indexed by id
+    ("described", "MATCH (x:Drug) WHERE x.id IN $ids MATCH (x)-[:DESCRIBED_BY]->(d:Document) "
+     "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
+    ("mentions", "MATCH (x:Drug) WHERE x.id IN $ids MATCH (d:Document)-[:MENTIONS]->(x) "
+     "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
+    ("mentions", "MATCH (x:Disease) WHERE x.id IN $ids MATCH (d:Document)-[:MENTIONS]->(x) "
+     "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
+)
 _PATH: LiteralString = (
     "MATCH (a:Drug {id: $a}) MATCH (b:Drug {id: $b}) "
     "MATCH p = shortestPath((a)-[:MEMBER_OF|INTERACTS_WITH|TREATS|PALLIATES*..4]-(b)) "
@@ -255,6 +263,20 @@ class CypherGraphStore:
     def interactions_between(self, drug_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The listed interactions among these drugs (each pair once per source list)."""
         return self._read(_INTERACTIONS, ids=sorted(set(drug_ids)))
+
+    def documents_for(self, entity_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Documents linked to these entities: ``doc_id``, ``source_type``, ``described`` (the drugs it
+        is the label of) and ``mentions`` (the entities it names), each a sorted list of entity ids."""
+        ids = sorted(set(entity_ids))
+        if not ids:
+            return []
+        found: dict[str, dict[str, Any]] = {}
+        for kind, query in _DOCUMENTS_FOR:
+            for row in self._read(query, ids=ids):
+                entry = found.setdefault(row["doc_id"], {"doc_id": row["doc_id"], "source_type": row["source_type"],
+                                                         "described": [], "mentions": []})
+                entry[kind] = sorted(set(entry[kind]) | set(row["entities"]))
+        return [found[doc_id] for doc_id in sorted(found)]
 
     def path_between(self, drug_a: str, drug_b: str) -> dict[str, list[str]] | None:
         """A shortest path (≤ 4 hops over classes, interactions, indications) between two drugs."""

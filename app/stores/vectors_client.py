@@ -47,6 +47,8 @@ def _filter(filters: SearchFilters | None) -> qm.Filter | None:
         must.append(qm.FieldCondition(key="source_type", match=qm.MatchAny(any=list(filters.source_type))))
     if filters.language:
         must.append(qm.FieldCondition(key="language", match=qm.MatchValue(value=filters.language)))
+    if filters.doc_ids is not None:
+        must.append(qm.FieldCondition(key="doc_id", match=qm.MatchAny(any=list(filters.doc_ids))))
     ts = published_from_ts(filters)
     if ts is not None:
         must.append(qm.FieldCondition(key=PUBLISHED_TS, range=qm.Range(gte=ts)))

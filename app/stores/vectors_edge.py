@@ -57,6 +57,8 @@ def _filter(filters: SearchFilters | None) -> qe.Filter | None:
         must.append(qe.FieldCondition(key="source_type", match=qe.MatchAny(any=list(filters.source_type))))
     if filters.language:
         must.append(qe.FieldCondition(key="language", match=qe.MatchValue(value=filters.language)))
+    if filters.doc_ids is not None:
+        must.append(qe.FieldCondition(key="doc_id", match=qe.MatchAny(any=list(filters.doc_ids))))
     ts = published_from_ts(filters)
     if ts is not None:
         must.append(qe.FieldCondition(key=PUBLISHED_TS, range=qe.RangeFloat(gte=float(ts))))

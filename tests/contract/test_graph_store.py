@@ -126,6 +126,21 @@ def test_replace_document_links(graph: GraphStore) -> None:
     assert {k: graph.counts()[k] for k in LOADED} == LOADED  # entities untouched
 
 
+def test_documents_for_entities(graph: GraphStore) -> None:
+    graph.replace_document_links([
+        DocumentLinks("doc:1", "v1", "Atorvastatin label", "label", (ATOR,), (WARF, "DOID:9352")),
+        DocumentLinks("doc:2", "v1", "Simvastatin", "evidence", (), (SIMV, WARF)),
+        DocumentLinks("doc:3", "v1", "Unrelated", "guideline", (), ()),
+    ])
+    assert graph.documents_for([]) == []
+    assert graph.documents_for([ATOR, WARF, "DOID:9352", "DB99999"]) == [
+        {"doc_id": "doc:1", "source_type": "label", "described": [ATOR], "mentions": sorted([WARF, "DOID:9352"])},
+        {"doc_id": "doc:2", "source_type": "evidence", "described": [], "mentions": [WARF]},
+    ]
+    assert [d["doc_id"] for d in graph.documents_for([SIMV])] == ["doc:2"]
+    assert graph.documents_for(["x' OR 1=1 //"]) == []
+
+
 def test_delete_documents(graph: GraphStore) -> None:
     graph.replace_document_links([DocumentLinks("doc:1", "v1", "a", "label", (ATOR,), (WARF,)),
                                   DocumentLinks("doc:2", "v1", "b", "label", (SIMV,), (SIMV,))])

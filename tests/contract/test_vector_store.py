@@ -282,6 +282,7 @@ FILTER_CASES: dict[str, FilterCase] = {
     ),
     "language": (SearchFilters(language="zh"), lambda c: c.language == "zh"),
     "published_from": (SearchFilters(published_from="2022-06-01"), lambda c: c.doc_id == "recent"),
+    "doc_ids": (SearchFilters(doc_ids=("guide", "not-indexed")), lambda c: c.doc_id == "guide"),
 }
 
 
