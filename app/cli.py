@@ -46,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
     _add_data_dir(check)
 
+    search = sub.add_parser("search", help="hybrid search (one query, or a batch file)")
+    search.add_argument("query", nargs="?", help="the question or keywords (Chinese or English)")
+    search.add_argument("--k", type=int, default=10, help="number of hits (1-100)")
+    search.add_argument("--json", action="store_true", help="print the result as JSON")
+    search.add_argument("--source-type", action="append", help="keep only this source type (repeatable)")
+    search.add_argument("--published-from", help="keep only evidence published on or after this ISO date")
+    search.add_argument("--language", choices=["en", "zh"], help="keep only evidence in this language")
+    search.add_argument("--queries", type=Path, help='batch input: JSON lines {"id", "query", "filters"?}')
+    search.add_argument("--output", type=Path, help='batch output: JSON lines {"id", "hits"}')
+    _add_data_dir(search)
+
     serve = sub.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -160,6 +171,95 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from app.retrieval.search import Searcher, SearchRequestError, check_query, parse_filters
+    from app.runtime import Runtime
+
+    batch = args.queries is not None or args.output is not None
+    if batch and (args.queries is None or args.output is None or args.query):
+        print("medevidence search: a batch needs both --queries IN.jsonl and --output OUT.jsonl, and no QUERY",
+              file=sys.stderr)
+        return 2
+    if not batch and not args.query:
+        print("medevidence search: give a QUERY, or --queries IN.jsonl --output OUT.jsonl", file=sys.stderr)
+        return 2
+    if batch and not args.queries.is_file():
+        print(f"{args.queries}:0: no such file", file=sys.stderr)
+        return 2
+    try:
+        if not batch:
+            raw = {"source_type": args.source_type, "published_from": args.published_from, "language": args.language}
+            filters = parse_filters({key: value for key, value in raw.items() if value is not None})
+            query, k = check_query(args.query, args.k)
+        else:
+            check_query("batch", args.k)
+    except SearchRequestError as exc:
+        print(f"medevidence search: {exc.field}: {exc.message}", file=sys.stderr)
+        return 2
+    with Runtime.open(_settings(args)) as rt:
+        searcher = Searcher(rt)
+        try:
+            if batch:
+                return _search_batch(searcher, args.queries, args.output, args.k)
+            result = searcher.search(query, k, filters)
+        finally:
+            searcher.close()
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        _print_hits(result)
+    return 0
+
+
+def _search_batch(searcher: Any, queries: Path, output: Path, k: int) -> int:
+    """Each input line is searched on its own; a bad line is reported as FILE:LINE and skipped."""
+    from app.retrieval.search import SearchRequestError, check_query, parse_filters
+
+    bad = 0
+    done = 0
+    with queries.open(encoding="utf-8") as source, output.open("w", encoding="utf-8") as sink:
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise SearchRequestError("line", "must be a JSON object")
+                if "id" not in item:
+                    raise SearchRequestError("id", "missing")
+                query, line_k = check_query(item.get("query"), item.get("k", k))
+                filters = parse_filters(item.get("filters"))
+            except json.JSONDecodeError as exc:
+                print(f"{queries}:{number}: not JSON: {exc.msg}", file=sys.stderr)
+                bad += 1
+                continue
+            except SearchRequestError as exc:
+                print(f"{queries}:{number}: {exc.field}: {exc.message}", file=sys.stderr)
+                bad += 1
+                continue
+            result = searcher.search(query, line_k, filters).to_json()
+            sink.write(json.dumps({"id": item["id"], "hits": result["hits"]}, ensure_ascii=False) + "\n")
+            done += 1
+    print(f"searched {done} queries; {bad} bad lines", file=sys.stderr)
+    return 2 if bad else 0
+
+
+def _print_hits(result: Any) -> None:
+    query = result.query
+    linked = ", ".join(f"{e.surface} → {e.name}" for e in query.entities) or "none"
+    print(f"query ({query.language}): {query.normalized}\nentities: {linked}")
+    if query.language != "en":
+        print(f"in English: {query.english}")
+    for rank, hit in enumerate(result.hits, 1):
+        c = hit.chunk
+        channels = " ".join(f"{name}#{r.rank}" for name, r in hit.channels.items())
+        snippet = " ".join(c.text.split())[:160]
+        print(f"{rank:2d}. {hit.score:.4f}  {c.doc_id} [{c.start}:{c.end}] v{c.version}  {c.section}  ({channels})")
+        print(f"    {c.title}\n    {snippet}")
+    for fact in result.facts:
+        print(f"fact: {fact['name_a']} INTERACTS_WITH {fact['name_b']} ({fact['severity']}; {fact['source']})")
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from app.auth import KeyStore
 
@@ -177,7 +277,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("MEDEVIDENCE_LOG_LEVEL", "WARNING"))
     args = build_parser().parse_args(argv)
-    handlers = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys}
+    handlers = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys,
+                "search": cmd_search}
     from app.stores.lock import DataDirInUse
 
     try:

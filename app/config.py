@@ -68,6 +68,33 @@ class Settings(BaseSettings):
         default=False,
         description="Turn API authentication off for local trials (loopback only; announced loudly at start).",
     )
+    retrieval_candidates: int = Field(default=50, ge=1, le=1000, description="Hits each channel contributes to fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant (Qdrant's formula).")
+    weight_bm25: float = Field(default=1.0, ge=0, description="RRF weight of the lexical (BM25) channel.")
+    weight_dense: float = Field(default=1.0, ge=0, description="RRF weight of the dense channel.")
+    weight_graph: float = Field(default=1.0, ge=0, description="RRF weight of the knowledge-graph channel.")
+    graph_max_documents: int = Field(
+        default=40, ge=1, description="Documents linked to the query's entities the graph channel reads passages from."
+    )
+    evidence_prior: bool = Field(
+        default=True, description="Re-rank fused hits by source authority, study design and recency (see fusion.py)."
+    )
+    prior_source_weights: dict[str, float] = Field(
+        default={"label": 0.06, "guideline": 0.04, "interaction": 0.04, "evidence": 0.0},
+        description="Evidence prior: bonus per source_type.",
+    )
+    prior_design_weights: dict[str, float] = Field(
+        default={"systematic_review": 0.04, "rct": 0.03, "cohort": 0.01, "case_report": 0.0},
+        description="Evidence prior: bonus per study design stated in a study abstract.",
+    )
+    prior_recency_weight: float = Field(default=0.02, ge=0, description="Evidence prior: bonus for a new document.")
+    prior_half_life_years: float = Field(default=10.0, gt=0, description="Evidence prior: age halving recency bonus.")
+    reranker_model_path: Path | None = Field(
+        default=None,
+        description="Local sentence-transformers CrossEncoder folder; unset: no cross-encoder re-ranking "
+        "(none ships offline).",
+    )
+    rerank_depth: int = Field(default=30, ge=1, description="Fused hits the cross-encoder re-scores.")
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
 

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import documents, health
+from app.api import documents, health, search
 from app.api.errors import install_error_handlers
 from app.auth import KeyStore
 from app.config import Settings
 from app.documents import DocumentIndexer
+from app.retrieval.search import Searcher
 from app.runtime import Runtime
 
 log = logging.getLogger("medevidence")
@@ -39,11 +40,14 @@ def create_app(
         app.state.runtime = rt
         app.state.keys = keys
         app.state.indexer = indexer_factory(rt) if indexer_factory is not None else None
+        app.state.searcher = Searcher(rt)
+        app.state.searcher.warm_up()
         if settings.dev_mode:
             log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
         try:
             yield
         finally:
+            app.state.searcher.close()
             keys.close()
             if owned:
                 rt.close()
@@ -58,4 +62,5 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(documents.router)
+    app.include_router(search.router)
     return app

@@ -16,6 +16,7 @@ from app.stores.manifest import Manifest
 from app.stores.vectors import VectorStore, open_vector_store
 from app.text.analysis import Analyzer
 from app.text.embedding import CachedEmbedder
+from indexers.graph_build import load_graph_knowledge
 
 
 @dataclass
@@ -57,13 +58,27 @@ class Runtime:
         )
         return cls(settings, manifest, vectors, graph, embedder, analyzer, lock)
 
+    def load_knowledge(self) -> GraphKnowledge:
+        """The graph knowledge files (entities, names), read once."""
+        if self.knowledge is None:
+            self.knowledge = load_graph_knowledge(self.settings.knowledge_dir)
+        return self.knowledge
+
+    def index_version(self) -> str:
+        """The index's name (what shapes it) and its generation (bumped by every change)."""
+        return f"{self.settings.index_name()}@{self.manifest.index_version()}"
+
     def close(self) -> None:
+        """Close every store; a failure to close one does not keep the others (or the lock) open."""
+        errors: list[BaseException] = []
         for closer in (self.vectors.close, self.graph.close, self.embedder.close, self.manifest.close):
             try:
                 closer()
-            finally:
-                pass
+            except Exception as exc:  # noqa: BLE001 - reported after the rest are closed
+                errors.append(exc)
         self.lock.release()
+        if errors:
+            raise errors[0]
 
     def __enter__(self) -> Runtime:
         return self

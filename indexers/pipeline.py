@@ -24,7 +24,7 @@ from app.graph_model import DocumentLinks, GraphKnowledge
 from app.model import Chunk, Document, SparseVec
 from app.runtime import Runtime
 from indexers.chunking import ChunkingConfig, chunk_document
-from indexers.graph_build import EntityDictionary, links_for, load_graph_knowledge
+from indexers.graph_build import EntityDictionary, links_for
 from indexers.sources.base import Rejected
 from indexers.sources.jsonl import read_jsonl
 from indexers.sources.registry import read_path
@@ -327,9 +327,7 @@ class Indexer:
         return None if self.rt.manifest.get_meta("graph_knowledge") == fingerprint else fingerprint
 
     def _knowledge(self) -> GraphKnowledge:
-        if self.rt.knowledge is None:
-            self.rt.knowledge = load_graph_knowledge(self.rt.settings.knowledge_dir)
-        return self.rt.knowledge
+        return self.rt.load_knowledge()
 
     def _entity_dictionary(self) -> EntityDictionary:
         if self._dictionary is None:

@@ -1,0 +1,143 @@
+"""Retrieval channels: lexical (BM25 sparse), dense, and the knowledge graph — one Protocol.
+
+Each channel returns its own ranked chunks with its own scores; fusion happens elsewhere.
+Filters are always pushed down into the vector store's query (never applied afterwards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.model import ScoredChunk, SearchFilters
+from app.retrieval.query import AnalyzedQuery
+from app.stores.graph import GraphStore
+from app.stores.vectors import VectorStore
+from app.text.analysis import Analyzer
+
+
+@dataclass
+class QueryContext:
+    """One analysed query and what channels share for it (the query vector is computed once)."""
+
+    query: AnalyzedQuery
+    encode: Callable[[str], np.ndarray]
+    _vector: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def vector(self) -> np.ndarray:
+        if self._vector is None:
+            self._vector = self.encode(self.query.dense)
+        return self._vector
+
+
+class Channel(Protocol):
+    name: str
+
+    def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
+        """Up to ``k`` chunks, best first, with this channel's score."""
+        ...
+
+
+class LexicalChannel:
+    """BM25: our analyzer's query terms against the sparse vectors (IDF applied by the engine)."""
+
+    name = "bm25"
+
+    def __init__(self, vectors: VectorStore, analyzer: Analyzer) -> None:
+        self._vectors = vectors
+        self._analyzer = analyzer
+
+    def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
+        return self._vectors.search_sparse(self._analyzer.query_vector(ctx.query.lexical), k, filters)
+
+
+class DenseChannel:
+    """Cosine similarity of the query embedding to the chunk embeddings."""
+
+    name = "dense"
+
+    def __init__(self, vectors: VectorStore) -> None:
+        self._vectors = vectors
+
+    def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
+        return self._vectors.search_dense(ctx.vector, k, filters)
+
+
+@dataclass(frozen=True)
+class GraphDocument:
+    doc_id: str
+    source_type: str
+    described: tuple[str, ...]
+    mentions: tuple[str, ...]
+    score: float
+
+
+def score_graph_documents(rows: Sequence[dict[str, Any]], entity_ids: Sequence[str]) -> list[GraphDocument]:
+    """Rank documents linked to the query's entities (pure).
+
+    Coverage of the query's entities comes first (a two-drug question wants documents naming
+    both), then being the label of a linked drug, then mentions.
+    """
+    wanted = set(entity_ids)
+    scored: list[GraphDocument] = []
+    for row in rows:
+        described = tuple(e for e in row.get("described", ()) if e in wanted)
+        mentions = tuple(e for e in row.get("mentions", ()) if e in wanted)
+        covered = set(described) | set(mentions)
+        if not covered:
+            continue
+        coverage = len(covered) / max(len(wanted), 1)
+        score = 2.0 * coverage + 0.5 * len(described) + 0.1 * len(mentions)
+        scored.append(GraphDocument(row["doc_id"], row.get("source_type", ""), described, mentions, score))
+    return sorted(scored, key=lambda d: (-d.score, d.doc_id))
+
+
+class GraphChannel:
+    """Evidence reached through the knowledge graph from the entities linked in the query.
+
+    Candidates are the label documents of a linked drug and the documents that mention the linked
+    drugs and diseases (all of them first: for an interaction question, the documents naming both
+    drugs).  Within the best candidate documents, the passages are chosen by a lexical search
+    restricted to those documents, falling back to the dense one.
+    """
+
+    name = "graph"
+
+    def __init__(self, graph: GraphStore, vectors: VectorStore, analyzer: Analyzer, max_documents: int = 40,
+                 chunks_per_document: int = 3) -> None:
+        self._graph = graph
+        self._vectors = vectors
+        self._analyzer = analyzer
+        self._max_documents = max_documents
+        self._per_document = chunks_per_document
+
+    def documents(self, query: AnalyzedQuery) -> list[GraphDocument]:
+        ids = query.entity_ids
+        return score_graph_documents(self._graph.documents_for(ids), ids) if ids else []
+
+    def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
+        documents = self.documents(ctx.query)[: self._max_documents]
+        if not documents:
+            return []
+        doc_score = {d.doc_id: d.score for d in documents}
+        restricted = replace(filters or SearchFilters(), doc_ids=tuple(doc_score))
+        depth = max(k, len(documents)) * self._per_document
+        passages = self._vectors.search_sparse(self._analyzer.query_vector(ctx.query.lexical), depth, restricted)
+        if not passages:
+            passages = self._vectors.search_dense(ctx.vector, depth, restricted)
+        best = max((p.score for p in passages), default=1.0) or 1.0
+        per_doc: dict[str, int] = {}
+        ranked: list[ScoredChunk] = []
+        for passage in passages:
+            taken = per_doc.get(passage.chunk.doc_id, 0)
+            if taken >= self._per_document:
+                continue
+            per_doc[passage.chunk.doc_id] = taken + 1
+            # The document's graph score decides; the passage's match orders within it.
+            ranked.append(ScoredChunk(passage.chunk, doc_score[passage.chunk.doc_id] + 0.5 * passage.score / best))
+        ranked.sort(key=lambda h: -h.score)
+        return ranked[:k]

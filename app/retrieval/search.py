@@ -1,0 +1,190 @@
+"""Hybrid search: analyse the query, ask every channel, fuse, apply the evidence prior, re-rank.
+
+``Searcher`` is built once per process (FastAPI lifespan, CLI command) from an open ``Runtime``;
+``search`` and ``search_many`` are what the API, the CLI and the evaluation harness call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.model import ScoredChunk, SearchFilters
+from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
+from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, weighted_rrf
+from app.retrieval.query import AnalyzedQuery, QueryAnalyzer
+from app.retrieval.rerank import CrossEncoderReranker
+from app.runtime import Runtime
+from app.stores.vectors import parse_published
+
+CHANNELS = ("bm25", "dense", "graph")
+MAX_K = 100
+MAX_QUERY_CHARS = 2000
+SOURCE_TYPES = ("label", "guideline", "evidence", "interaction")
+
+
+class SearchRequestError(ValueError):
+    """A search request that cannot run; ``field`` names the offending input."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def parse_filters(raw: Any, prefix: str = "filters") -> SearchFilters | None:
+    """The public filter object (CONTRACT.md) as ``SearchFilters``; errors name the field."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise SearchRequestError(prefix, "must be an object")
+    unknown = sorted(set(raw) - {"source_type", "published_from", "language"})
+    if unknown:
+        raise SearchRequestError(f"{prefix}.{unknown[0]}", "unknown filter")
+    source_type = raw.get("source_type")
+    if source_type is not None:
+        if isinstance(source_type, str):
+            source_type = [source_type]
+        if not isinstance(source_type, list) or not all(isinstance(s, str) for s in source_type):
+            raise SearchRequestError(f"{prefix}.source_type", "must be a list of strings")
+        bad = [s for s in source_type if s not in SOURCE_TYPES]
+        if bad:
+            raise SearchRequestError(f"{prefix}.source_type", f"unknown source type {bad[0]!r}; one of {SOURCE_TYPES}")
+    published_from = raw.get("published_from")
+    if published_from is not None and (not isinstance(published_from, str) or parse_published(published_from) is None):
+        raise SearchRequestError(f"{prefix}.published_from", "must be an ISO date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    language = raw.get("language")
+    if language is not None and language not in ("en", "zh"):
+        raise SearchRequestError(f"{prefix}.language", "must be 'en' or 'zh'")
+    if source_type is None and published_from is None and language is None:
+        return None
+    return SearchFilters(
+        source_type=tuple(source_type) if source_type is not None else None,
+        published_from=published_from,
+        language=language,
+    )
+
+
+def check_query(query: Any, k: Any, field_name: str = "query") -> tuple[str, int]:
+    if not isinstance(query, str) or not query.strip():
+        raise SearchRequestError(field_name, "must be a non-empty string")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchRequestError(field_name, f"longer than {MAX_QUERY_CHARS} characters")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise SearchRequestError("k", f"must be an integer from 1 to {MAX_K}")
+    return query, k
+
+
+@dataclass
+class SearchResult:
+    query: AnalyzedQuery
+    hits: list[FusedHit]
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    index_version: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hits": [hit_json(h) for h in self.hits],
+            "query": {
+                "normalized": self.query.normalized,
+                "language": self.query.language,
+                "english": self.query.english,
+                "entities": [e.to_json() for e in self.query.entities],
+            },
+            "facts": self.facts,
+            "index_version": self.index_version,
+        }
+
+
+def hit_json(hit: FusedHit) -> dict[str, Any]:
+    """A hit as CONTRACT.md shapes it; ``channels`` names every channel (null when it did not find it)."""
+    c = hit.chunk
+    channels: dict[str, Any] = {name: None for name in CHANNELS}
+    channels.update({name: rank.to_json() for name, rank in hit.channels.items()})
+    return {
+        "doc_id": c.doc_id,
+        "chunk_id": c.chunk_id,
+        "title": c.title,
+        "source_type": c.source_type,
+        "section": c.section,
+        "start": c.start,
+        "end": c.end,
+        "text": c.text,
+        "url": c.url,
+        "published": c.published,
+        "language": c.language,
+        "version": c.version,
+        "score": round(hit.score, 6),
+        "prior": round(hit.prior, 4),
+        "channels": channels,
+    }
+
+
+class Searcher:
+    """Runs hybrid searches over an open runtime (thread-safe; channels run concurrently)."""
+
+    def __init__(self, rt: Runtime, analyzer: QueryAnalyzer | None = None) -> None:
+        settings = rt.settings
+        self.rt = rt
+        knowledge = rt.load_knowledge()
+        self.query_analyzer = analyzer or QueryAnalyzer.from_knowledge(knowledge, settings.knowledge_dir)
+        self.graph_channel = GraphChannel(rt.graph, rt.vectors, rt.analyzer, settings.graph_max_documents)
+        self.channels: list[Channel] = [LexicalChannel(rt.vectors, rt.analyzer), DenseChannel(rt.vectors),
+                                        self.graph_channel]
+        self.weights = {"bm25": settings.weight_bm25, "dense": settings.weight_dense, "graph": settings.weight_graph}
+        self.prior = (
+            EvidencePrior(settings.prior_source_weights, settings.prior_design_weights,
+                          settings.prior_recency_weight, settings.prior_half_life_years, date.today())
+            if settings.evidence_prior else None
+        )
+        self.reranker = (CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth)
+                         if settings.reranker_model_path else None)
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="channel")
+
+    def warm_up(self) -> None:
+        """Load the embedding model and touch every store, so the first real query is fast."""
+        self.search("warfarin 华法林", 1)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _encode(self, text: str) -> Any:
+        return self.rt.embedder.encode([text])[0]
+
+    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
+        analyzed = self.query_analyzer.analyze(query)
+        ctx = QueryContext(analyzed, self._encode)
+        if self.channels and any(c.name == "dense" for c in self.channels):
+            _ = ctx.vector  # once, before the channels that need it run in parallel
+        depth = max(self.rt.settings.retrieval_candidates, k)
+        futures = {c.name: self._pool.submit(c.search, ctx, depth, filters) for c in self.channels}
+        ranked: dict[str, Sequence[ScoredChunk]] = {name: f.result() for name, f in futures.items()}
+        fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+        if self.prior is not None:
+            fused = apply_prior(fused, self.prior)
+        if self.reranker is not None:
+            fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
+        return SearchResult(analyzed, fused[:k], self._facts(analyzed, fused[:k]), self.rt.index_version())
+
+    def search_many(self, requests: Sequence[tuple[str, int, SearchFilters | None]]) -> list[SearchResult]:
+        return [self.search(q, k, f) for q, k, f in requests]
+
+    def _facts(self, query: AnalyzedQuery, hits: Sequence[FusedHit]) -> list[dict[str, Any]]:
+        """Graph facts among the query's drugs (interactions), with their source citation and the
+        hits that state them (passages of the interaction documents naming both drugs)."""
+        drugs = query.drug_ids
+        if len(drugs) < 2:
+            return []
+        facts = []
+        for row in self.rt.graph.interactions_between(drugs):
+            names = (str(row["name_a"]).lower(), str(row["name_b"]).lower())
+            stating = [h.chunk.chunk_id for h in hits if h.chunk.source_type == "interaction"
+                       and all(n in f"{h.chunk.section}\n{h.chunk.text}".lower() for n in names)]
+            facts.append({"type": "INTERACTS_WITH", **{k: row[k] for k in ("drug_a", "name_a", "drug_b", "name_b",
+                                                                            "severity", "source", "citation")},
+                          "evidence_chunk_ids": stating})
+        return facts
+
