@@ -76,18 +76,21 @@ class Settings(BaseSettings):
     graph_max_documents: int = Field(
         default=40, ge=1, description="Documents linked to the query's entities the graph channel reads passages from."
     )
+    max_chunks_per_section: int = Field(
+        default=1, ge=0, description="Passages of one document section ranked before other sections' (0: no limit)."
+    )
     evidence_prior: bool = Field(
         default=True, description="Re-rank fused hits by source authority, study design and recency (see fusion.py)."
     )
     prior_source_weights: dict[str, float] = Field(
-        default={"label": 0.06, "guideline": 0.04, "interaction": 0.04, "evidence": 0.0},
+        default={"label": 0.015, "guideline": 0.01, "interaction": 0.01, "evidence": 0.01},
         description="Evidence prior: bonus per source_type.",
     )
     prior_design_weights: dict[str, float] = Field(
-        default={"systematic_review": 0.04, "rct": 0.03, "cohort": 0.01, "case_report": 0.0},
+        default={"systematic_review": 0.01, "rct": 0.008, "cohort": 0.003, "case_report": 0.0},
         description="Evidence prior: bonus per study design stated in a study abstract.",
     )
-    prior_recency_weight: float = Field(default=0.02, ge=0, description="Evidence prior: bonus for a new document.")
+    prior_recency_weight: float = Field(default=0.005, ge=0, description="Evidence prior: bonus for a new document.")
     prior_half_life_years: float = Field(default=10.0, gt=0, description="Evidence prior: age halving recency bonus.")
     reranker_model_path: Path | None = Field(
         default=None,

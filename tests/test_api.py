@@ -136,3 +136,28 @@ def test_invalid_document_names_the_field(server: tuple[str, dict[str, str]]) ->
     )
     assert not_json.status_code == 422
     assert not_json.json()["error"]["code"] == "invalid_request"
+
+
+def test_search_contract_auth_and_errors(server: tuple[str, dict[str, str]]) -> None:
+    base, keys = server
+    doc = {"id": "api-search-1", "title": "华法林用药说明", "source_type": "guideline",
+           "sections": [{"heading": "出血风险", "text": "华法林与阿司匹林合用会增加出血风险。应监测INR。"}]}
+    assert httpx.post(f"{base}/v1/documents", json=doc, headers=_auth(keys["admin"]), timeout=120).status_code == 201
+    assert httpx.post(f"{base}/v1/search", json={"query": "华法林"}).status_code == 401
+    found = httpx.post(f"{base}/v1/search", json={"query": "华法林 出血风险", "k": 3, "filters": {"language": "zh"}},
+                       headers=_auth(keys["reader"]), timeout=60)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["query"]["entities"][0]["name"] == "Warfarin"
+    hit = body["hits"][0]
+    assert hit["doc_id"] == "api-search-1" and hit["language"] == "zh"
+    assert set(hit["channels"]) == {"bm25", "dense", "graph"} and hit["channels"]["bm25"]["rank"] == 1
+    stored = httpx.get(f"{base}/v1/documents/api-search-1", headers=_auth(keys["admin"])).json()
+    assert stored["text"][hit["start"] : hit["end"]] == hit["text"]
+    for payload, field in [({"query": ""}, "query"), ({"query": "x", "k": 0}, "k"),
+                           ({"query": "x", "filters": {"published_from": "soon"}}, "filters.published_from"),
+                           ({"query": "x", "filters": {"source_type": ["blog"]}}, "filters.source_type.0"),
+                           ({"query": "x", "colour": "red"}, "colour")]:
+        bad = httpx.post(f"{base}/v1/search", json=payload, headers=_auth(keys["reader"]))
+        assert bad.status_code == 422, payload
+        assert bad.json()["error"]["field"] == field, bad.json()

@@ -116,8 +116,10 @@ class GraphChannel:
         self._per_document = chunks_per_document
 
     def documents(self, query: AnalyzedQuery) -> list[GraphDocument]:
+        """Candidate documents, for questions about drugs: a disease alone is named by too many
+        documents for its links to say anything the text channels do not (measured: it hurts)."""
         ids = query.entity_ids
-        return score_graph_documents(self._graph.documents_for(ids), ids) if ids else []
+        return score_graph_documents(self._graph.documents_for(ids), ids) if query.drug_ids else []
 
     def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
         documents = self.documents(ctx.query)[: self._max_documents]

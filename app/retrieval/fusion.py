@@ -55,6 +55,23 @@ def weighted_rrf(
     return sorted(fused.values(), key=lambda h: -h.score)  # stable: first appearance breaks ties
 
 
+def diversify(hits: Sequence[FusedHit], per_section: int) -> list[FusedHit]:
+    """Keep the order, but move a section's passages beyond its first ``per_section`` below every
+    other section's: two neighbouring passages of "Clinical Studies" should not hide the same
+    label's "Drug Interactions"."""
+    if per_section <= 0:
+        return list(hits)
+    seen: dict[tuple[str, str], int] = {}
+    kept: list[FusedHit] = []
+    deferred: list[FusedHit] = []
+    for hit in hits:
+        key = (hit.chunk.doc_id, hit.chunk.section)
+        count = seen.get(key, 0)
+        seen[key] = count + 1
+        (kept if count < per_section else deferred).append(hit)
+    return kept + deferred
+
+
 # -- evidence prior ------------------------------------------------------------------------------
 
 _DESIGNS: tuple[tuple[str, re.Pattern[str]], ...] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,8 +108,14 @@ class QueryAnalyzer:
     """Turns a question into an ``AnalyzedQuery``; built once per process from the knowledge."""
 
     def __init__(self, knowledge: GraphKnowledge, glossary: dict[str, str]) -> None:
-        # Brands are left out: the source lists hold brand names that are common words ("choice").
-        self._dictionary = EntityDictionary(knowledge, include_brands=False)
+        # Names are matched in the query's normalised form (full-width punctuation of ICD-10's Chinese
+        # names becomes ASCII).  Brands are left out: the source lists hold brands that are common
+        # words ("choice").
+        normalised = GraphKnowledge(
+            drugs=tuple(replace(d, names_zh=tuple(normalize(n) for n in d.names_zh)) for d in knowledge.drugs),
+            diseases=tuple(replace(d, names_zh=tuple(normalize(n) for n in d.names_zh)) for d in knowledge.diseases),
+        )
+        self._dictionary = EntityDictionary(normalised, include_brands=False)
         records: list[DrugRecord | DiseaseRecord] = [*knowledge.drugs, *knowledge.diseases]
         self._names = {r.id: r.name for r in records}
         self._aliases = {

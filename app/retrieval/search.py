@@ -14,7 +14,7 @@ from typing import Any
 
 from app.model import ScoredChunk, SearchFilters
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
-from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, weighted_rrf
+from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
 from app.retrieval.query import AnalyzedQuery, QueryAnalyzer
 from app.retrieval.rerank import CrossEncoderReranker
 from app.runtime import Runtime
@@ -142,6 +142,7 @@ class Searcher:
         )
         self.reranker = (CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth)
                          if settings.reranker_model_path else None)
+        self.per_section = settings.max_chunks_per_section
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="channel")
 
     def warm_up(self) -> None:
@@ -167,6 +168,7 @@ class Searcher:
             fused = apply_prior(fused, self.prior)
         if self.reranker is not None:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
+        fused = diversify(fused, self.per_section)
         return SearchResult(analyzed, fused[:k], self._facts(analyzed, fused[:k]), self.rt.index_version())
 
     def search_many(self, requests: Sequence[tuple[str, int, SearchFilters | None]]) -> list[SearchResult]:
