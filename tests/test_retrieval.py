@@ -17,7 +17,7 @@ from app.cli import _search_batch
 from app.config import Settings
 from app.model import SearchFilters
 from app.retrieval.channels import QueryContext
-from app.retrieval.search import CHANNELS, SearchRequestError, Searcher, hit_json, parse_filters
+from app.retrieval.search import CHANNELS, Searcher, SearchRequestError, hit_json, parse_filters
 from app.runtime import Runtime
 from indexers.pipeline import Indexer
 
