@@ -33,7 +33,8 @@ def test_language(text: str, language: str) -> None:
 
 def test_chinese_question_links_both_drugs_and_renders_in_english(analyzer: QueryAnalyzer) -> None:
     query = analyzer.analyze("华法林和阿司匹林合用的出血风险")
-    assert [(e.surface, e.name) for e in query.entities] == [("华法林", "Warfarin"), ("阿司匹林", "Acetylsalicylic acid")]
+    assert [(e.surface, e.name) for e in query.entities] == [
+        ("华法林", "Warfarin"), ("阿司匹林", "Acetylsalicylic acid")]
     assert all(query.normalized[e.start:e.end] == e.surface for e in query.entities)
     assert query.english == "warfarin acetylsalicylic acid coadministration bleeding risk"
     assert "aspirin" in query.lexical.split()  # the English synonym the labels use
