@@ -6,6 +6,7 @@ Filters are always pushed down into the vector store's query (never applied afte
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -26,12 +27,14 @@ class QueryContext:
     query: AnalyzedQuery
     encode: Callable[[str], np.ndarray]
     _vector: np.ndarray | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def vector(self) -> np.ndarray:
-        if self._vector is None:
-            self._vector = self.encode(self.query.dense)
-        return self._vector
+        with self._lock:  # channels run concurrently; the first to need the vector computes it
+            if self._vector is None:
+                self._vector = self.encode(self.query.dense)
+            return self._vector
 
 
 class Channel(Protocol):

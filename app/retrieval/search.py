@@ -158,8 +158,8 @@ class Searcher:
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
         analyzed = self.query_analyzer.analyze(query)
         ctx = QueryContext(analyzed, self._encode)
-        if self.channels and any(c.name == "dense" for c in self.channels):
-            _ = ctx.vector  # once, before the channels that need it run in parallel
+        # The channels run concurrently: the query embedding (the dense channel's, computed once)
+        # overlaps the lexical search and the graph's round trips.
         depth = max(self.rt.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(c.search, ctx, depth, filters) for c in self.channels}
         ranked: dict[str, Sequence[ScoredChunk]] = {name: f.result() for name, f in futures.items()}
