@@ -15,6 +15,7 @@ import pytest
 
 from app.cli import _search_batch
 from app.config import Settings
+from app.documents import parse_document
 from app.model import SearchFilters
 from app.retrieval.channels import QueryContext
 from app.retrieval.search import CHANNELS, Searcher, SearchRequestError, hit_json, parse_filters
@@ -175,3 +176,18 @@ def test_batch_search_reports_bad_lines_and_writes_the_rest(searcher: Searcher, 
     assert [r["id"] for r in rows] == ["q1", "q2"]
     assert len(rows[0]["hits"]) == 5 and all(h["source_type"] == "label" for h in rows[1]["hits"])
     assert {"doc_id", "chunk_id", "start", "end", "text", "version", "score", "channels"} <= set(rows[0]["hits"][0])
+
+
+def test_graph_candidates_follow_index_changes(searcher: Searcher) -> None:
+    """The graph channel caches candidates per index generation: an edit is seen at once."""
+    query = searcher.query_analyzer.analyze("warfarin monitoring")
+    assert "test-cache-1" not in {d.doc_id for d in searcher.graph_channel.documents(query)}
+    note = parse_document({"id": "test-cache-1", "title": "Warfarin note", "source_type": "guideline",
+                           "sections": [{"heading": "Monitoring", "text": "Warfarin needs INR monitoring."}]})
+    indexer = Indexer(searcher.rt)
+    indexer.index_documents([note], "test")
+    assert "test-cache-1" in {d.doc_id for d in searcher.graph_channel.documents(query)}
+    assert "test-cache-1" in {h.chunk.doc_id for h in searcher.search("warfarin INR monitoring note", 10).hits}
+    indexer.delete(["test-cache-1"])
+    assert "test-cache-1" not in {d.doc_id for d in searcher.graph_channel.documents(query)}
+    assert "test-cache-1" not in {h.chunk.doc_id for h in searcher.search("warfarin INR monitoring note", 10).hits}

@@ -7,6 +7,7 @@ Filters are always pushed down into the vector store's query (never applied afte
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -111,18 +112,40 @@ class GraphChannel:
     name = "graph"
 
     def __init__(self, graph: GraphStore, vectors: VectorStore, analyzer: Analyzer, max_documents: int = 40,
-                 chunks_per_document: int = 3) -> None:
+                 chunks_per_document: int = 3, generation: Callable[[], str] | None = None,
+                 cache_size: int = 1024) -> None:
         self._graph = graph
         self._vectors = vectors
         self._analyzer = analyzer
         self._max_documents = max_documents
         self._per_document = chunks_per_document
+        self._generation = generation
+        self._cache: OrderedDict[tuple[str, tuple[str, ...]], list[GraphDocument]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
 
     def documents(self, query: AnalyzedQuery) -> list[GraphDocument]:
         """Candidate documents, for questions about drugs: a disease alone is named by too many
-        documents for its links to say anything the text channels do not (measured: it hurts)."""
-        ids = query.entity_ids
-        return score_graph_documents(self._graph.documents_for(ids), ids) if query.drug_ids else []
+        documents for its links to say anything the text channels do not (measured: it hurts).
+
+        Results are kept per (index generation, entities) when the caller gives the generation:
+        any change to the index starts a new generation, so a cached list is never stale."""
+        if not query.drug_ids:
+            return []
+        ids = tuple(query.entity_ids)
+        if self._generation is None:
+            return score_graph_documents(self._graph.documents_for(ids), ids)
+        key = (self._generation(), ids)
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        found = score_graph_documents(self._graph.documents_for(ids), ids)
+        with self._cache_lock:
+            self._cache[key] = found
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return found
 
     def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
         documents = self.documents(ctx.query)[: self._max_documents]
