@@ -159,8 +159,8 @@ class Searcher:
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
         analyzed = self.query_analyzer.analyze(query)
         ctx = QueryContext(analyzed, self._encode)
-        # The query embedding first: on two cores torch takes both, and running it beside the other
-        # channels measured slower (p50 52 ms against 43 ms).
+        # The query embedding first: on two cores torch takes both; running it beside the other
+        # channels was not faster here (/v1/search p50 52 ms against 43 ms, noisy runs).
         _ = ctx.vector
         depth = max(self.rt.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(c.search, ctx, depth, filters) for c in self.channels}
