@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         default="sentence-transformers/all-MiniLM-L6-v2",
         description="Name that identifies the embedding model in index names and cache keys.",
     )
+    onnx_query_encoder: bool = Field(
+        default=True,
+        description="Encode queries with ONNX Runtime (the same model, exported locally into data_dir/models and "
+        "verified against torch); off or unverifiable: torch.",
+    )
     embedding_batch_size: int = Field(default=64, ge=1, description="Texts per encoder batch.")
     chunk_max_tokens: int = Field(default=300, ge=32, description="Upper bound of a chunk, in tokens.")
     chunk_min_tokens: int = Field(

@@ -154,7 +154,7 @@ class Searcher:
         self._pool.shutdown(wait=True)
 
     def _encode(self, text: str) -> Any:
-        return self.rt.embedder.encode([text])[0]
+        return self.rt.embedder.encode_query(text)
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
         analyzed = self.query_analyzer.analyze(query)

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -59,6 +59,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self.st_model = self._model
         self.model_id = model_id
         self.dim = int(self._model.get_embedding_dimension() or 0)
         self.batch_size = batch_size
@@ -156,6 +157,7 @@ class CachedEmbedder:
             shipped_cache_file(settings.knowledge_dir, self.model_id),
         )
         self._model: SentenceTransformerEmbedder | None = None
+        self._onnx: Any = None  # None: not tried yet; False: unavailable; else the ONNX query encoder
         self._lock = threading.Lock()
         self.embedded = 0
         self.cached = 0
@@ -172,6 +174,24 @@ class CachedEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed query-like texts directly (not cached)."""
         return self.model.encode(texts)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query's vector: ONNX Runtime when enabled and verified against torch, else torch."""
+        encoder = self._query_encoder()
+        return (encoder or self.model).encode([text])[0]
+
+    def _query_encoder(self) -> Any:
+        if not self.settings.onnx_query_encoder:
+            return None
+        model = self.model
+        with self._lock:
+            if self._onnx is None:
+                from app.text.onnx_encoder import OnnxQueryEncoder
+
+                path = Path(self.settings.embedding_model_path or default_model_path())
+                built = OnnxQueryEncoder.try_build(model.st_model, path, self.settings.data_dir / "models", self.dim)
+                self._onnx = built if built is not None else False
+            return self._onnx or None
 
     def encode_keyed(self, keys: Sequence[str], texts: Sequence[str]) -> np.ndarray:
         """Vectors for texts identified by their hash keys, embedding only the misses."""

@@ -1,0 +1,113 @@
+"""A faster query encoder: the same sentence-transformers model exported to ONNX, run by ONNX Runtime.
+
+A query is one short text, where torch's per-call overhead dominates on a small CPU.  The export is
+made locally, once, from the local model (nothing is downloaded) into the data dir, named by a hash
+of the model folder, and it is trusted only after it reproduces the torch vectors on probe texts
+(cosine ≥ ``MIN_COSINE``); otherwise the caller keeps using torch.  Passages are still embedded by
+torch (they come from the cache anyway), so stored and query vectors come from the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MIN_COSINE = 0.9999
+PROBES = (
+    "warfarin contraindications",
+    "华法林和阿司匹林合用的出血风险",
+    "What are the symptoms of type 2 diabetes mellitus? Which treatments reduce the risk of complications?",
+)
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def model_fingerprint(model_path: Path) -> str:
+    """Hash of the model folder's files (names, sizes and the weights' first MiB)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in model_path.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(model_path)).encode())
+        digest.update(str(path.stat().st_size).encode())
+        with path.open("rb") as fh:
+            digest.update(fh.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+def _export(st_model: Any, target: Path) -> None:
+    """Transformer + mean pooling + L2 normalisation, as one ONNX graph (written atomically)."""
+    import torch
+
+    bert = st_model[0].auto_model.eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    sample = st_model.tokenizer(list(PROBES[:2]), return_tensors="pt", padding=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    with torch.inference_mode():
+        torch.onnx.export(MeanPooled(), tuple(sample[k] for k in _INPUTS), str(partial), input_names=list(_INPUTS),
+                          output_names=["embedding"], opset_version=17, dynamo=False,
+                          dynamic_axes={k: {0: "batch", 1: "tokens"} for k in _INPUTS})
+    os.replace(partial, target)
+
+
+class OnnxQueryEncoder:
+    """Encodes queries with ONNX Runtime; built by ``try_build`` only when it matches torch."""
+
+    def __init__(self, onnx_path: Path, tokenizer: Any, max_length: int, dim: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = tokenizer
+        self._max_length = max_length
+        self.dim = dim
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batch = self._tokenizer(list(texts), return_tensors="np", padding=True, truncation=True,
+                                max_length=self._max_length)
+        feeds = {k: np.asarray(batch[k], dtype=np.int64) for k in _INPUTS}
+        with self._lock:
+            (vectors,) = self._session.run(None, feeds)
+        return np.asarray(vectors, dtype=np.float32)
+
+    @classmethod
+    def try_build(cls, st_model: Any, model_path: Path, cache_dir: Path, dim: int) -> OnnxQueryEncoder | None:
+        """Export (once) and verify against torch; None, with the reason logged, when that fails."""
+        try:
+            target = cache_dir / f"query-encoder-{model_fingerprint(model_path)}.onnx"
+            if not target.exists():
+                _export(st_model, target)
+            encoder = cls(target, st_model.tokenizer, int(st_model.max_seq_length or 256), dim)
+            expected = st_model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
+            cosine = float(np.min(np.sum(encoder.encode(PROBES) * expected, axis=1)))
+            if cosine < MIN_COSINE:
+                log.warning("ONNX query encoder differs from torch (cosine %.6f); using torch", cosine)
+                return None
+            return encoder
+        except Exception as exc:  # noqa: BLE001 - any failure means: keep torch
+            log.warning("ONNX query encoder unavailable (%s); using torch", exc)
+            return None
