@@ -172,7 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from app.retrieval.search import Searcher, SearchRequestError, check_query, parse_filters
+    from app.retrieval.search import Searcher, SearchRequestError, check_k, check_query, parse_filters
     from app.runtime import Runtime
 
     batch = args.queries is not None or args.output is not None
@@ -192,7 +192,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             filters = parse_filters({key: value for key, value in raw.items() if value is not None})
             query, k = check_query(args.query, args.k)
         else:
-            check_query("batch", args.k)
+            check_k(args.k)
     except SearchRequestError as exc:
         print(f"medevidence search: {exc.field}: {exc.message}", file=sys.stderr)
         return 2

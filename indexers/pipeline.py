@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.graph_model import DocumentLinks, GraphKnowledge
+from app.graph_model import DocumentLinks
 from app.model import Chunk, Document, SparseVec
 from app.runtime import Runtime
 from indexers.chunking import ChunkingConfig, chunk_document
@@ -185,7 +185,8 @@ class Indexer:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-writer") as graph_writer:
             # The graph's entities load in the background, ahead of the first batch's links.
             fingerprint = self._graph_knowledge_to_load()
-            loading = graph_writer.submit(self.rt.graph.load_knowledge, self._knowledge()) if fingerprint else None
+            loading = (graph_writer.submit(self.rt.graph.load_knowledge, self.rt.load_knowledge())
+                       if fingerprint else None)
             self._plan_and_write(sources, summary, progress, graph_writer)
             if loading is not None and fingerprint is not None:
                 loading.result()
@@ -326,10 +327,7 @@ class Indexer:
         fingerprint = digest.hexdigest()[:16]
         return None if self.rt.manifest.get_meta("graph_knowledge") == fingerprint else fingerprint
 
-    def _knowledge(self) -> GraphKnowledge:
-        return self.rt.load_knowledge()
-
     def _entity_dictionary(self) -> EntityDictionary:
         if self._dictionary is None:
-            self._dictionary = EntityDictionary(self._knowledge())
+            self._dictionary = EntityDictionary(self.rt.load_knowledge())
         return self._dictionary

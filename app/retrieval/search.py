@@ -1,7 +1,7 @@
 """Hybrid search: analyse the query, ask every channel, fuse, apply the evidence prior, re-rank.
 
 ``Searcher`` is built once per process (FastAPI lifespan, CLI command) from an open ``Runtime``;
-``search`` and ``search_many`` are what the API, the CLI and the evaluation harness call.
+``search`` is what the API and the CLI (single and batch, which the evaluation harness runs) call.
 """
 
 from __future__ import annotations
@@ -68,14 +68,18 @@ def parse_filters(raw: Any, prefix: str = "filters") -> SearchFilters | None:
     )
 
 
+def check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise SearchRequestError("k", f"must be an integer from 1 to {MAX_K}")
+    return k
+
+
 def check_query(query: Any, k: Any, field_name: str = "query") -> tuple[str, int]:
     if not isinstance(query, str) or not query.strip():
         raise SearchRequestError(field_name, "must be a non-empty string")
     if len(query) > MAX_QUERY_CHARS:
         raise SearchRequestError(field_name, f"longer than {MAX_QUERY_CHARS} characters")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise SearchRequestError("k", f"must be an integer from 1 to {MAX_K}")
-    return query, k
+    return query, check_k(k)
 
 
 @dataclass
@@ -172,9 +176,6 @@ class Searcher:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
         fused = diversify(fused, self.per_section)
         return SearchResult(analyzed, fused[:k], self._facts(analyzed, fused[:k]), self.rt.index_version())
-
-    def search_many(self, requests: Sequence[tuple[str, int, SearchFilters | None]]) -> list[SearchResult]:
-        return [self.search(q, k, f) for q, k, f in requests]
 
     def _facts(self, query: AnalyzedQuery, hits: Sequence[FusedHit]) -> list[dict[str, Any]]:
         """Graph facts among the query's drugs (interactions), with their source citation and the
