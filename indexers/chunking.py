@@ -8,14 +8,14 @@ chunk.text`` holds for every chunk by construction: spans are computed, then sli
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from app.model import Chunk, Document, Section
+from app.text.sentences import TOKEN as _TOKEN
+from app.text.sentences import Span as _Span
+from app.text.sentences import count_tokens, sentence_spans
 
-# A sentence ends at . ! ? (and their CJK forms, and ;) followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[A-Z0-9•\-\u4e00-\u9fff])|(?<=[。！？；])|\n+")
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+__all__ = ["ChunkingConfig", "chunk_document", "chunk_section", "count_tokens", "sentence_spans"]
 
 
 @dataclass(frozen=True)
@@ -23,38 +23,6 @@ class ChunkingConfig:
     max_tokens: int = 300
     min_tokens: int = 200
     overlap_tokens: int = 40
-
-
-@dataclass(frozen=True)
-class _Span:
-    start: int
-    end: int
-    tokens: int
-
-
-def count_tokens(text: str) -> int:
-    """Approximate model tokens: words, numbers, punctuation marks and CJK characters."""
-    return len(_TOKEN.findall(text))
-
-
-def sentence_spans(text: str, start: int, end: int) -> list[_Span]:
-    """Sentences of ``text[start:end]`` as absolute spans, trimmed of surrounding space."""
-    spans: list[_Span] = []
-    cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        _append_trimmed(text, cursor, match.start(), spans)
-        cursor = match.end()
-    _append_trimmed(text, cursor, end, spans)
-    return spans
-
-
-def _append_trimmed(text: str, start: int, end: int, out: list[_Span]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        out.append(_Span(start, end, count_tokens(text[start:end])))
 
 
 def _split_long(text: str, span: _Span, max_tokens: int) -> list[_Span]:
