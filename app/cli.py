@@ -57,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--output", type=Path, help='batch output: JSON lines {"id", "hits"}')
     _add_data_dir(search)
 
+    ask = sub.add_parser("ask", help="a grounded answer with verified citations")
+    ask.add_argument("question", help="the clinical question (Chinese or English)")
+    ask.add_argument("--k", type=int, default=None, help="evidence passages given to the answerer (1-20)")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.add_argument("--conversation-id", help="continue a conversation (follow-up questions)")
+    ask.add_argument("--reasoning", action="store_true", help="also show the model's reasoning")
+    ask.add_argument("--source-type", action="append", help="keep only this source type (repeatable)")
+    ask.add_argument("--published-from", help="keep only evidence published on or after this ISO date")
+    ask.add_argument("--language", choices=["en", "zh"], help="keep only evidence in this language")
+    _add_data_dir(ask)
+
     serve = sub.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -260,6 +271,50 @@ def _print_hits(result: Any) -> None:
         print(f"fact: {fact['name_a']} INTERACTS_WITH {fact['name_b']} ({fact['severity']}; {fact['source']})")
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from app.answer.ask import AskRequest
+    from app.answer.factory import build_asker, close_asker
+    from app.retrieval.search import Searcher, SearchRequestError, check_query, parse_filters
+    from app.runtime import Runtime
+
+    try:
+        raw = {"source_type": args.source_type, "published_from": args.published_from, "language": args.language}
+        filters = parse_filters({key: value for key, value in raw.items() if value is not None})
+        question, _ = check_query(args.question, 1, "question")
+        if args.k is not None and not 1 <= args.k <= 20:
+            raise SearchRequestError("k", "must be an integer from 1 to 20")
+    except SearchRequestError as exc:
+        print(f"medevidence ask: {exc.field}: {exc.message}", file=sys.stderr)
+        return 2
+    with Runtime.open(_settings(args)) as rt:
+        searcher = Searcher(rt)
+        asker = build_asker(searcher)
+        try:
+            answer = asker.ask(AskRequest(question, args.k, filters, args.conversation_id, args.reasoning))
+        finally:
+            close_asker(asker)
+            searcher.close()
+    if args.json:
+        print(json.dumps(answer, ensure_ascii=False))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def _print_answer(answer: dict[str, Any]) -> None:
+    mode = answer["mode"] + (" (degraded: the LLM failed)" if answer["degraded"] else "")
+    print(f"[{mode}; model {answer['model']}; answer {answer['answer_id']}]")
+    if answer.get("reasoning"):
+        print(f"reasoning:\n{answer['reasoning'].strip()}\n")
+    print(answer["answer"])
+    if answer["abstained"]:
+        print(f"(abstained: {answer['abstain_reason']})")
+    for c in answer["citations"]:
+        quote = " ".join(c["quote"].split())
+        print(f"\n[{c['n']}] {c['title']} — {c['section']} ({c['source_type']}; {c['doc_id']} "
+              f"[{c['start']}:{c['end']}] v{c['version']})\n    \"{quote}\"")
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from app.auth import KeyStore
 
@@ -278,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("MEDEVIDENCE_LOG_LEVEL", "WARNING"))
     args = build_parser().parse_args(argv)
     handlers = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys,
-                "search": cmd_search}
+                "search": cmd_search, "ask": cmd_ask}
     from app.stores.lock import DataDirInUse
 
     try:

@@ -103,6 +103,54 @@ class Settings(BaseSettings):
         "(none ships offline).",
     )
     rerank_depth: int = Field(default=30, ge=1, description="Fused hits the cross-encoder re-scores.")
+    llm_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible server (vLLM, llama.cpp) base URL, e.g. http://vllm:8000/v1. Unset: the "
+        "extractive answerer.",
+    )
+    llm_api_key: str | None = Field(default=None, description="API key the LLM server expects (vLLM --api-key).")
+    llm_model: str | None = Field(
+        default=None, description="Model name to request; unset: the first model the server lists."
+    )
+    llm_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait for the LLM's first token and between tokens."
+    )
+    llm_total_timeout_s: float = Field(default=180.0, gt=0, description="Longest whole LLM answer.")
+    llm_max_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a failed LLM request before the extractive fallback."
+    )
+    llm_max_tokens: int = Field(default=2048, ge=16, description="Largest LLM output (reasoning included).")
+    llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature of the LLM.")
+    llm_reasoning_implicit_start: bool = Field(
+        default=False,
+        description="The model's chat template opens <think> itself (QwQ without vLLM's reasoning parser): "
+        "everything before </think> is reasoning.",
+    )
+    answer_evidence_k: int = Field(default=8, ge=1, le=20, description="Evidence passages given to the answerer.")
+    answer_min_relevance: float = Field(
+        default=0.40,
+        ge=0,
+        le=1,
+        description="Relevance floor: abstain without generating when no evidence passage reaches this "
+        "question-passage similarity (see app/answer/relevance.py).",
+    )
+    support_threshold: float = Field(
+        default=0.55,
+        ge=0,
+        le=1,
+        description="A claim is supported when its support score against a cited passage reaches this "
+        "(see app/answer/verify.py).",
+    )
+    support_lexical_weight: float = Field(
+        default=0.5, ge=0, le=1, description="Share of lexical overlap in the support score (rest: embedding)."
+    )
+    extractive_max_sentences: int = Field(
+        default=4, ge=1, le=12, description="Sentences the extractive answerer quotes."
+    )
+    traces_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the answer traces (PostgreSQL in production); unset: SQLite in data_dir.",
+    )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
 
@@ -138,5 +186,5 @@ class Settings(BaseSettings):
 
     def settings_hash(self) -> str:
         """Hash of every setting that can change an answer (secrets excluded)."""
-        public = self.model_dump(mode="json", exclude={"qdrant_api_key", "neo4j_password"})
+        public = self.model_dump(mode="json", exclude={"qdrant_api_key", "neo4j_password", "llm_api_key", "traces_url"})
         return hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()[:16]

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import documents, health, search
+from app.answer.factory import build_asker, close_asker
+from app.api import ask, documents, health, search
 from app.api.errors import install_error_handlers
 from app.auth import KeyStore
 from app.config import Settings
@@ -42,11 +43,13 @@ def create_app(
         app.state.indexer = indexer_factory(rt) if indexer_factory is not None else None
         app.state.searcher = Searcher(rt)
         app.state.searcher.warm_up()
+        app.state.asker = build_asker(app.state.searcher)
         if settings.dev_mode:
             log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
         try:
             yield
         finally:
+            close_asker(app.state.asker)
             app.state.searcher.close()
             keys.close()
             if owned:
@@ -63,4 +66,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(search.router)
+    app.include_router(ask.router)
     return app

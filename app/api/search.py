@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import require
 from app.api.errors import ApiError
+from app.model import SourceType
 from app.retrieval.search import MAX_K, Searcher, SearchRequestError, check_query, parse_filters
 
 router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Depends(require("reader"))])
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Depends(require(
 class SearchFiltersBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source_type: list[Literal["label", "guideline", "evidence", "interaction"]] | None = Field(
+    source_type: list[SourceType] | None = Field(
         default=None, description="Keep only these source types."
     )
     published_from: str | None = Field(default=None, description="ISO date (YYYY, YYYY-MM or YYYY-MM-DD), inclusive.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.model import ScoredChunk, SearchFilters
+from app.model import SOURCE_TYPES, ScoredChunk, SearchFilters
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
 from app.retrieval.query import AnalyzedQuery, QueryAnalyzer
@@ -23,7 +23,6 @@ from app.stores.vectors import parse_published
 CHANNELS = ("bm25", "dense", "graph")
 MAX_K = 100
 MAX_QUERY_CHARS = 2000
-SOURCE_TYPES = ("label", "guideline", "evidence", "interaction")
 
 
 class SearchRequestError(ValueError):

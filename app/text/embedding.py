@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -180,6 +181,13 @@ class CachedEmbedder:
         encoder = self._query_encoder()
         return (encoder or self.model).encode([text])[0]
 
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Short texts (claims, sentences) at query speed: ONNX Runtime when verified, else torch."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encoder = self._query_encoder()
+        return (encoder or self.model).encode(list(texts))
+
     def _query_encoder(self) -> Any:
         if not self.settings.onnx_query_encoder:
             return None
@@ -210,3 +218,38 @@ class CachedEmbedder:
 
     def close(self) -> None:
         self.cache.close()
+
+
+class MemoEmbedder:
+    """Embeds short texts (sentences, claims) once: an LRU memo over ``encode``, misses batched by length
+    (little padding).  Evidence sentences recur across questions, so verification and the extractive
+    answerer mostly read vectors from memory."""
+
+    def __init__(self, encode: Callable[[Sequence[str]], np.ndarray], dim: int, size: int = 50_000,
+                 batch: int = 32, max_chars: int = 400) -> None:
+        self._encode = encode
+        self.dim = dim
+        self._size = size
+        self._batch = batch
+        self._max_chars = max_chars  # a long sentence is embedded by its first ~80 tokens
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            known = {t: self._memo[t] for t in texts if t in self._memo}
+            for t in known:
+                self._memo.move_to_end(t)
+        misses = sorted({t for t in texts if t not in known}, key=len)
+        for i in range(0, len(misses), self._batch):
+            part = misses[i : i + self._batch]
+            vectors = self._encode([t[: self._max_chars] for t in part])
+            known.update(zip(part, vectors, strict=True))
+        with self._lock:
+            for t in misses:
+                self._memo[t] = known[t]
+            while len(self._memo) > self._size:
+                self._memo.popitem(last=False)
+        return np.stack([known[t] for t in texts]).astype(np.float32)

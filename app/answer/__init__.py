@@ -1,0 +1,1 @@
+"""Grounded answers: evidence -> prompt -> generator -> verification -> cited answer."""

@@ -1,0 +1,251 @@
+"""``Asker.stream``: the one answer function every interface calls (REST JSON and SSE, CLI).
+
+question → standalone rewrite → hybrid search → numbered evidence → relevance floor → generator
+(streamed) → claims verified one by one as they complete → only supported, citable claims are sent
+→ citations cut from the stored documents → trace saved.  An unsupported claim is never streamed:
+``delta`` events carry verified sentences only, so what a client shows is what the final answer says.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.answer.citations import STALE, build_citations
+from app.answer.claims import render_claim, split_claims
+from app.answer.conversation import rewrite_follow_up
+from app.answer.evidence import Evidence, number_evidence
+from app.answer.generator import GenerationRequest, Generator, GeneratorError
+from app.answer.prompt import ABSTAIN_TOKEN, PROMPT_VERSION, answer_messages
+from app.answer.verify import CheckedClaim, Verifier
+from app.model import Document, SearchFilters
+from app.retrieval.search import Searcher
+from app.stores.traces import TraceStore
+
+ABSTENTION = {
+    "en": "The indexed evidence does not answer this question.",
+    "zh": "现有索引证据不足以回答这个问题。",
+}
+
+Event = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    question: str
+    k: int | None = None
+    filters: SearchFilters | None = None
+    conversation_id: str | None = None
+    include_reasoning: bool = False
+
+
+class _Run:
+    """What one answer accumulates while it streams."""
+
+    def __init__(self) -> None:
+        self.raw = ""
+        self.reasoning = ""
+        self.claims: list[CheckedClaim] = []
+        self.sent: list[str] = []
+        self.done = 0  # claims of ``raw`` already verified
+        self.errors: list[str] = []
+        self.verify_ms = 0.0
+        self.first_delta_ms: float | None = None
+
+
+class Asker:
+    def __init__(self, searcher: Searcher, generator: Generator, extractive: Generator, verifier: Verifier,
+                 traces: TraceStore) -> None:
+        self.searcher = searcher
+        self.rt = searcher.rt
+        self.generator = generator
+        self.extractive = extractive
+        self.verifier = verifier
+        self.traces = traces
+
+    # -- the whole answer --------------------------------------------------------------------
+    def ask(self, request: AskRequest) -> dict[str, Any]:
+        response: dict[str, Any] = {}
+        for name, data in self.stream(request):
+            if name == "done":
+                response = data
+        return response
+
+    def stream(self, request: AskRequest) -> Iterator[Event]:
+        settings = self.rt.settings
+        t0 = time.perf_counter()
+        conversation_id = request.conversation_id or uuid.uuid4().hex
+        history = self.traces.conversation(conversation_id) if request.conversation_id else []
+        rewrite = rewrite_follow_up(request.question, history, self.searcher.query_analyzer, self.generator)
+        original = self.searcher.query_analyzer.analyze(request.question)
+        language = "zh" if original.language in ("zh", "mixed") else "en"
+        k = request.k or settings.answer_evidence_k
+        result = self.searcher.search(rewrite.question, k, request.filters)
+        evidence = number_evidence(result.hits)
+        retrieve_ms = (time.perf_counter() - t0) * 1000
+        yield "evidence", {"evidence": [ev.to_json() for ev in evidence], "facts": result.facts,
+                           "standalone_question": rewrite.question}
+        relevance = self.relevance(result.query.dense, evidence)
+        run = _Run()
+        if rewrite.error:
+            run.errors.append(f"rewrite: {rewrite.error}")
+        generator = self.generator
+        degraded = False
+        abstain_reason: str | None = None
+        messages = answer_messages(rewrite.question, evidence, original.language)
+        t1 = time.perf_counter()
+        if not evidence or relevance < settings.answer_min_relevance:
+            floor = settings.answer_min_relevance
+            abstain_reason = f"no evidence reaches the relevance floor ({relevance:.2f} < {floor:.2f})"
+        else:
+            gen_request = GenerationRequest(rewrite.question, original.language, evidence, messages,
+                                            tuple(e.name for e in result.query.entities))
+            try:
+                yield from self._generate(generator, gen_request, evidence, run, request.include_reasoning, t0)
+            except GeneratorError as exc:
+                run.errors.append(f"{generator.mode}: {exc}")
+                degraded = True
+                if not run.sent:
+                    generator = self.extractive
+                    run = _restart(run)
+                    yield from self._generate(generator, gen_request, evidence, run, False, t0)
+        generate_ms = (time.perf_counter() - t1) * 1000
+        if abstain_reason is None and not run.sent:
+            model_abstained = ABSTAIN_TOKEN in run.raw
+            abstain_reason = ("the model found the evidence insufficient" if model_abstained
+                              else "no claim of the answer is supported by the evidence")
+        citations = build_citations(run.claims, evidence, self._document)
+        if abstain_reason is not None:
+            text = ABSTENTION[language]
+            yield "delta", {"text": text}
+            answer = text
+        else:
+            answer = _join(run.sent)
+        yield "citations", {"citations": citations}
+        response = {
+            "answer_id": uuid.uuid4().hex,
+            "conversation_id": conversation_id,
+            "mode": generator.mode,
+            "degraded": degraded,
+            "abstained": abstain_reason is not None,
+            "abstain_reason": abstain_reason,
+            "answer": answer,
+            "claims": [{"text": c.text, "citations": c.citations if c.supported else [], "supported": c.supported,
+                        "reason": c.reason} for c in run.claims],
+            "citations": citations,
+            "model": self._model_id(generator),
+            "settings_hash": settings.settings_hash(),
+            "index_version": result.index_version,
+            "prompt_version": PROMPT_VERSION,
+            "timings_ms": {"retrieve": round(retrieve_ms, 1), "generate": round(generate_ms, 1),
+                           "verify": round(run.verify_ms, 1), "first_delta": run.first_delta_ms,
+                           "total": round((time.perf_counter() - t0) * 1000, 1)},
+        }
+        if request.include_reasoning:
+            response["reasoning"] = run.reasoning
+        trace = {
+            "question": request.question,
+            "standalone_question": rewrite.question,
+            "rewrite_method": rewrite.method,
+            "language": original.language,
+            "entities": [e.to_json() for e in result.query.entities],
+            "k": k,
+            "filters": None if request.filters is None else request.filters.__dict__,
+            "evidence": [ev.to_json() for ev in evidence],
+            "facts": result.facts,
+            "relevance": round(relevance, 4),
+            "prompt": messages,
+            "raw_output": run.raw,
+            "reasoning": run.reasoning,
+            "verification": {"threshold": settings.support_threshold,
+                             "lexical_weight": settings.support_lexical_weight,
+                             "claims": [c.to_json() for c in run.claims]},
+            "errors": run.errors,
+        }
+        self.traces.save(response, trace)
+        yield "done", response
+
+    # -- generation with claim-by-claim verification ---------------------------------------
+    def _generate(self, generator: Generator, request: GenerationRequest, evidence: Sequence[Evidence], run: _Run,
+                  include_reasoning: bool, t0: float) -> Iterator[Event]:
+        for event in generator.generate(request):
+            if event.kind == "reasoning":
+                run.reasoning += event.text
+                if include_reasoning:
+                    yield "reasoning", {"text": event.text}
+                continue
+            run.raw += event.text
+            yield from self._verify_ready(run, evidence, request.language, final=False, t0=t0)
+        yield from self._verify_ready(run, evidence, request.language, final=True, t0=t0)
+
+    def _verify_ready(self, run: _Run, evidence: Sequence[Evidence], language: str, final: bool,
+                      t0: float) -> Iterator[Event]:
+        claims = split_claims(run.raw)
+        ready = claims[run.done :] if final else claims[run.done : max(run.done, len(claims) - 1)]
+        if not ready:
+            return
+        t = time.perf_counter()
+        checked = self.verifier.check(ready, evidence)
+        build_citations(checked, evidence, self._document)  # drops passages that cannot be re-read
+        run.verify_ms += (time.perf_counter() - t) * 1000
+        run.done += len(ready)
+        for claim in checked:
+            run.claims.append(claim)
+            if claim.supported and ABSTAIN_TOKEN not in claim.text:
+                text = render_claim(claim.text, claim.citations)
+                if run.first_delta_ms is None:
+                    run.first_delta_ms = round((time.perf_counter() - t0) * 1000, 1)
+                run.sent.append(text)
+                yield "delta", {"text": text + _separator(text)}
+            elif claim.supported:
+                claim.supported, claim.reason = False, "abstention marker"
+
+    # -- helpers ----------------------------------------------------------------------------
+    def relevance(self, dense_query: str, evidence: Sequence[Evidence]) -> float:
+        """Best cosine similarity between the question and an evidence passage (0 when none)."""
+        if not evidence:
+            return 0.0
+        q = self.rt.embedder.encode_query(dense_query)
+        keys = [ev.chunk.text_hash for ev in evidence]
+        found = self.rt.embedder.cache.get_many(keys)
+        missing = [ev for ev in evidence if ev.chunk.text_hash not in found]
+        if missing:
+            fresh = self.rt.embedder.encode([ev.chunk.embed_text for ev in missing])
+            found.update({ev.chunk.text_hash: fresh[i] for i, ev in enumerate(missing)})
+        matrix = np.stack([found[key] for key in keys]).astype(np.float32)
+        return float(np.max(matrix @ q))
+
+    def _document(self, doc_id: str) -> Document | None:
+        return self.rt.manifest.document(doc_id)
+
+    @staticmethod
+    def _model_id(generator: Generator) -> str:
+        try:
+            return generator.model_id()
+        except GeneratorError:
+            return "unavailable"
+
+
+def _restart(run: _Run) -> _Run:
+    fresh = _Run()
+    fresh.errors = run.errors
+    fresh.reasoning = run.reasoning
+    fresh.raw = ""
+    return fresh
+
+
+def _separator(sentence: str) -> str:
+    """What follows a sentence in the answer: nothing after a Chinese full stop, else a space."""
+    return "" if sentence.endswith(("。", "！", "？")) else " "
+
+
+def _join(sentences: Sequence[str]) -> str:
+    return "".join(s + _separator(s) for s in sentences).rstrip()
+
+
+__all__ = ["STALE", "AskRequest", "Asker", "Event"]

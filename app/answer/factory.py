@@ -1,0 +1,44 @@
+"""Builds the answer engine from an open runtime and its searcher (composition, done once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.answer.ask import Asker
+from app.answer.extractive import ExtractiveGenerator
+from app.answer.generator import Generator
+from app.answer.llm import OpenAICompatibleGenerator
+from app.answer.verify import Verifier
+from app.retrieval.search import Searcher
+from app.stores.traces import TraceStore, default_url
+from app.text.embedding import MemoEmbedder
+
+
+def english_rendering(searcher: Searcher) -> Callable[[str], str]:
+    """A claim or question as matched against English evidence (entities and glossary words in English)."""
+    analyzer = searcher.query_analyzer
+
+    def render(text: str) -> str:
+        analyzed = analyzer.analyze(text)
+        return analyzed.english if analyzed.language != "en" else text
+
+    return render
+
+
+def build_asker(searcher: Searcher, generator: Generator | None = None) -> Asker:
+    rt = searcher.rt
+    settings = rt.settings
+    to_english = english_rendering(searcher)
+    embed = MemoEmbedder(rt.embedder.encode_texts, rt.embedder.dim)
+    tokens = rt.analyzer.tokens
+    extractive = ExtractiveGenerator(embed, tokens, settings.extractive_max_sentences, to_english)
+    if generator is None:
+        generator = OpenAICompatibleGenerator(settings) if settings.llm_url else extractive
+    verifier = Verifier(embed, tokens, settings.support_threshold, settings.support_lexical_weight, to_english)
+    traces = TraceStore(settings.traces_url or default_url(settings.data_dir))
+    return Asker(searcher, generator, extractive, verifier, traces)
+
+
+def close_asker(asker: Asker) -> None:
+    asker.generator.close()
+    asker.traces.close()

@@ -1,0 +1,72 @@
+"""``POST /v1/ask`` (JSON or SSE) and ``GET /v1/answers/{answer_id}`` (reader role)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.answer.ask import Asker, AskRequest
+from app.api.deps import require
+from app.api.errors import ApiError
+from app.api.search import SearchFiltersBody
+from app.retrieval.search import SearchRequestError, check_query, parse_filters
+
+router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(require("reader"))])
+
+
+class AskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The clinical question, Chinese or English.", min_length=1, max_length=2000)
+    k: int | None = Field(default=None, ge=1, le=20, description="Evidence passages given to the answerer.")
+    filters: SearchFiltersBody | None = Field(default=None, description="Restrict the evidence (as /v1/search).")
+    conversation_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Continue a conversation: follow-ups are rewritten with its earlier turns.",
+    )
+    stream: bool = Field(default=False, description="Server-sent events: evidence, delta, citations, done.")
+    include_reasoning: bool = Field(default=False, description="Return the model's reasoning (it is always traced).")
+
+
+def asker(request: Request) -> Asker:
+    return request.app.state.asker
+
+
+def _sse(events: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[str]:
+    try:
+        for name, data in events:
+            yield f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    except Exception as exc:  # noqa: BLE001 - the stream is open: report the failure as an event
+        body = {"error": {"code": "answer_failed", "message": f"{type(exc).__name__}: {exc}", "field": None}}
+        yield f"event: error\ndata: {json.dumps(body)}\n\n"
+
+
+@router.post("/ask", response_model=None)
+def ask(
+    body: AskBody, request: Request, engine: Annotated[Asker, Depends(asker)]
+) -> dict[str, Any] | StreamingResponse:
+    """A grounded answer: every claim cites verbatim spans of the evidence, or an honest abstention."""
+    try:
+        question, _ = check_query(body.question, 1, "question")
+        filters = parse_filters(body.filters.model_dump(exclude_none=True) if body.filters else None)
+    except SearchRequestError as exc:
+        raise ApiError(422, "invalid_request", exc.message, exc.field) from None
+    ask_request = AskRequest(question, body.k, filters, body.conversation_id, body.include_reasoning)
+    if body.stream or "text/event-stream" in request.headers.get("accept", ""):
+        return StreamingResponse(_sse(engine.stream(ask_request)), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return engine.ask(ask_request)
+
+
+@router.get("/answers/{answer_id}")
+def get_answer(answer_id: str, engine: Annotated[Asker, Depends(asker)]) -> dict[str, Any]:
+    """The full trace of an answer: inputs, settings, candidates with channel scores, prompt, raw output."""
+    trace = engine.traces.get(answer_id)
+    if trace is None:
+        raise ApiError(404, "not_found", f"no answer {answer_id!r}", "answer_id")
+    return trace
