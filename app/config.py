@@ -128,14 +128,14 @@ class Settings(BaseSettings):
     )
     answer_evidence_k: int = Field(default=8, ge=1, le=20, description="Evidence passages given to the answerer.")
     answer_min_relevance: float = Field(
-        default=0.40,
+        default=0.45,
         ge=0,
         le=1,
         description="Relevance floor: abstain without generating when no evidence passage reaches this "
         "question-passage similarity (see app/answer/relevance.py).",
     )
     support_threshold: float = Field(
-        default=0.55,
+        default=0.65,
         ge=0,
         le=1,
         description="A claim is supported when its support score against a cited passage reaches this "

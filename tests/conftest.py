@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.config import Settings
+from app.retrieval.search import Searcher
+from app.runtime import Runtime
+from indexers.pipeline import Indexer
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -16,3 +20,21 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", knowledge_dir=KNOWLEDGE)
+
+
+@pytest.fixture(scope="session")
+def starter_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The whole starter knowledge indexed once per test session (embedded stores, from the shipped cache).
+
+    Tests that add documents delete them again; nothing else writes to it."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("starter") / "data", knowledge_dir=KNOWLEDGE)
+    with Runtime.open(settings) as rt:
+        Indexer(rt).index_starter_knowledge()
+        yield rt
+
+
+@pytest.fixture(scope="session")
+def starter_searcher(starter_runtime: Runtime) -> Iterator[Searcher]:
+    engine = Searcher(starter_runtime)
+    yield engine
+    engine.close()

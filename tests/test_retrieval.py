@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.cli import _search_batch
-from app.config import Settings
 from app.documents import parse_document
 from app.model import SearchFilters
 from app.retrieval.channels import QueryContext
 from app.retrieval.search import CHANNELS, Searcher, SearchRequestError, hit_json, parse_filters
-from app.runtime import Runtime
 from indexers.pipeline import Indexer
-
-from .conftest import KNOWLEDGE
 
 pytestmark = pytest.mark.slow
 
@@ -30,13 +25,8 @@ WARFARIN, ASPIRIN = "DB00682", "DB00945"
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Searcher]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("retrieval") / "data", knowledge_dir=KNOWLEDGE)
-    with Runtime.open(settings) as rt:
-        Indexer(rt).index_starter_knowledge()
-        engine = Searcher(rt)
-        yield engine
-        engine.close()
+def searcher(starter_searcher: Searcher) -> Searcher:
+    return starter_searcher
 
 
 def _top(engine: Searcher, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[str]:

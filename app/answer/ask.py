@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.answer.citations import STALE, build_citations
-from app.answer.claims import render_claim, split_claims
+from app.answer.claims import complete_claims, render_claim, split_claims
 from app.answer.conversation import rewrite_follow_up
 from app.answer.evidence import Evidence, number_evidence
 from app.answer.generator import GenerationRequest, Generator, GeneratorError
@@ -185,8 +185,8 @@ class Asker:
 
     def _verify_ready(self, run: _Run, evidence: Sequence[Evidence], language: str, final: bool,
                       t0: float) -> Iterator[Event]:
-        claims = split_claims(run.raw)
-        ready = claims[run.done :] if final else claims[run.done : max(run.done, len(claims) - 1)]
+        claims = split_claims(run.raw) if final else complete_claims(run.raw)
+        ready = claims[run.done :]
         if not ready:
             return
         t = time.perf_counter()
@@ -204,6 +204,28 @@ class Asker:
                 yield "delta", {"text": text + _separator(text)}
             elif claim.supported:
                 claim.supported, claim.reason = False, "abstention marker"
+
+    # -- replay -----------------------------------------------------------------------------
+    def replay(self, answer_id: str) -> dict[str, Any] | None:
+        """Re-verify a stored answer from its trace: the same raw output against the same evidence, with
+        citations re-read from today's documents.  ``same_answer`` tells whether it still holds."""
+        trace = self.traces.get(answer_id)
+        if trace is None:
+            return None
+        evidence = [Evidence.from_json(item) for item in trace["evidence"]]
+        claims = self.verifier.check(split_claims(trace["raw_output"]), evidence) if trace["raw_output"] else []
+        citations = build_citations(claims, evidence, self._document)
+        sent = [render_claim(c.text, c.citations) for c in claims if c.supported and ABSTAIN_TOKEN not in c.text]
+        stored = trace["response"]
+        answer = _join(sent) if sent else stored["answer"] if stored["abstained"] else ""
+        return {
+            "answer_id": answer_id,
+            "answer": answer,
+            "claims": [c.to_json() for c in claims],
+            "citations": citations,
+            "same_answer": answer == stored["answer"] and citations == stored["citations"],
+            "stored": stored,
+        }
 
     # -- helpers ----------------------------------------------------------------------------
     def relevance(self, dense_query: str, evidence: Sequence[Evidence]) -> float:
@@ -232,8 +254,11 @@ class Asker:
 
 
 def _restart(run: _Run) -> _Run:
+    """A fresh run for the fallback; the failed generator's output stays in the trace's errors."""
     fresh = _Run()
     fresh.errors = run.errors
+    if run.raw:
+        fresh.errors.append(f"discarded output: {run.raw[:4000]}")
     fresh.reasoning = run.reasoning
     fresh.raw = ""
     return fresh

@@ -13,6 +13,9 @@ from app.text.sentences import sentence_spans
 _MARKS_AFTER_STOP = re.compile(r"([.!?。！？])((?:\s*\[[\d\s,，、;]+\])+)")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)、])\s+")
 _WORD = re.compile(r"[A-Za-z0-9\u3400-\u9fff]")
+_REPEATED_STOP = re.compile(r"([.!?。！？])[.!?。！？\s]*$")
+_OPEN_MARK = re.compile(r"\[[\d\s,，、;]*$")
+_ENUMERATION = re.compile(r"^\s*(?:\d{1,2}|[A-Za-z])[.)、]?\s*$")  # "1." cut off a numbered list
 
 
 @dataclass(frozen=True)
@@ -28,13 +31,19 @@ def split_claims(answer: str) -> list[RawClaim]:
     for span in sentence_spans(text):
         sentence = _BULLET.sub("", text[span.start : span.end])
         plain = strip_citations(sentence)
-        if not _WORD.search(plain):
+        if not _WORD.search(plain) or _ENUMERATION.match(plain):
             if claims and CITATION_MARKER.search(sentence):  # marks on their own line: the claim before
                 last = claims[-1]
                 claims[-1] = RawClaim(last.text, tuple(dict.fromkeys((*last.cited, *parse_citations(sentence)))))
             continue
-        claims.append(RawClaim(plain, tuple(parse_citations(sentence))))
+        claims.append(RawClaim(_REPEATED_STOP.sub(r"\1", plain), tuple(parse_citations(sentence))))
     return claims
+
+
+def complete_claims(partial: str) -> list[RawClaim]:
+    """The claims of a partial (still streaming) answer that are certainly complete: all but the last,
+    after a citation mark still being written is set aside."""
+    return split_claims(_OPEN_MARK.sub("", partial))[:-1]
 
 
 def render_claim(text: str, citations: list[int]) -> str:

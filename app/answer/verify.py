@@ -2,11 +2,13 @@
 
 For a claim ``c`` citing evidence blocks ``E`` (blocks that were not given are dropped first):
 
-* **lexical(c, e)** — the share of the claim's content terms (BM25 analyzer: stop words out,
-  plural-stemmed; a Chinese claim is matched through its English rendering) found in passage ``e``;
-* **semantic(c, s)** — cosine similarity (all-MiniLM-L6-v2) between the claim and each sentence ``s``
-  of ``e``; the best sentence is the claim's *supporting span* in ``e``;
-* **support(c, e) = w · lexical + (1 − w) · semantic(best s)**, ``w = support_lexical_weight``.
+* for each sentence ``s`` of ``e`` (the six sharing most terms with the claim):
+  **lexical(c, s)** — the share of the claim's content terms (BM25 analyzer: stop words out,
+  plural-stemmed; a Chinese claim is matched through its English rendering: linked drug and disease
+  names and glossary words) found in ``s``, its neighbouring sentences, or ``e``'s title and section;
+  **semantic(c, s)** — cosine similarity (all-MiniLM-L6-v2) between the claim and ``s``;
+* **support(c, e) = max over s of w · lexical + (1 − w) · semantic**, ``w = support_lexical_weight``;
+  the best ``s`` is the claim's *supporting span* in ``e``.
 
 A claim is supported when, for at least one cited passage, ``support ≥ support_threshold`` **and**
 two hard checks pass: every number the claim states (doses, percentages) appears in that passage,
@@ -152,16 +154,17 @@ class Verifier:
             numbers = numbers_in(claim.text)
             for n in claim.citations:
                 ev = by_n[n]
-                passage_terms = set(self.tokens(f"{ev.chunk.title} {ev.chunk.section} {ev.chunk.text}"))
                 claim_terms = terms[id(claim)]
-                lexical = len(claim_terms & passage_terms) / len(claim_terms) if claim_terms else 0.0
-                candidates = shortlist[(id(claim), n)]
-                sims = [float(sentence_vecs[n][i] @ claim_vecs[id(claim)]) for i in candidates]
-                best_at = int(np.argmax(sims))
-                best = candidates[best_at]
+                context = set(self.tokens(f"{ev.chunk.title} {ev.chunk.section}"))
+                best, lexical, semantic, score = -1, 0.0, 0.0, -1.0
+                for i in shortlist[(id(claim), n)]:
+                    window = set().union(context, *sentence_terms[n][max(0, i - 1) : i + 2])
+                    cov = len(claim_terms & window) / len(claim_terms) if claim_terms else 0.0
+                    sim = max(0.0, float(sentence_vecs[n][i] @ claim_vecs[id(claim)]))
+                    value = self.lexical_weight * cov + (1 - self.lexical_weight) * sim
+                    if value > score:
+                        best, lexical, semantic, score = i, cov, sim, value
                 start, end, sentence = sentences[n][best]
-                semantic = max(0.0, sims[best_at])
-                score = self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
                 claim.support.append(Support(
                     n=n, score=score, lexical=lexical, semantic=semantic,
                     start=ev.chunk.start + start, end=ev.chunk.start + end,

@@ -70,3 +70,12 @@ def get_answer(answer_id: str, engine: Annotated[Asker, Depends(asker)]) -> dict
     if trace is None:
         raise ApiError(404, "not_found", f"no answer {answer_id!r}", "answer_id")
     return trace
+
+
+@router.post("/answers/{answer_id}/replay")
+def replay_answer(answer_id: str, engine: Annotated[Asker, Depends(asker)]) -> dict[str, Any]:
+    """Re-verify a stored answer from its trace against today's documents (``same_answer``: still holds)."""
+    replayed = engine.replay(answer_id)
+    if replayed is None:
+        raise ApiError(404, "not_found", f"no answer {answer_id!r}", "answer_id")
+    return replayed
