@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 from app.answer.evidence import parse_citations
@@ -13,8 +14,8 @@ from app.answer.think import ThinkSplitter
 from app.runtime import Runtime
 from app.text.sentences import sentence_spans
 
-OUT_OF_CORPUS = [line.strip() for line in open(__file__.replace("answer_support.py", "fixtures/out_of_corpus.txt"),
-                                               encoding="utf-8") if line.strip() and not line.startswith("#")]
+OUT_OF_CORPUS = [line.strip() for line in (Path(__file__).parent / "fixtures" / "out_of_corpus.txt")
+                 .read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
 
 
 class ScriptedGenerator:

@@ -174,7 +174,8 @@ def test_citations_quote_the_stored_document_and_drop_stale_passages(verifier: V
     citations = build_citations(claims, evidence, lambda doc_id: doc)
     assert len(citations) == 1
     cit = citations[0]
-    assert cit["quote"] == doc.text[cit["start"] : cit["end"]] == "Coadministration of aspirin increases the risk of bleeding."
+    assert cit["quote"] == doc.text[cit["start"] : cit["end"]]
+    assert cit["quote"] == "Coadministration of aspirin increases the risk of bleeding."
     assert (cit["doc_id"], cit["version"], cit["section"]) == (doc.id, doc.version, "Warnings")
     edited = _doc(WARFARIN_TEXT.replace("2 to 5 mg", "2 to 10 mg"))  # a new version indexed meanwhile
     claims = verifier.check(split_claims("Coadministration of aspirin increases the risk of bleeding [1]."), evidence)

@@ -221,7 +221,8 @@ def test_llm_failing_mid_stream_keeps_only_verified_sentences(starter_searcher: 
 
 
 def test_streamed_deltas_are_the_answer_and_citations_survive(extractive: Asker) -> None:
-    events = list(extractive.stream(AskRequest("华法林和阿司匹林合用的出血风险", filters=SearchFilters(source_type=("label",)))))
+    request = AskRequest("华法林和阿司匹林合用的出血风险", filters=SearchFilters(source_type=("label",)))
+    events = list(extractive.stream(request))
     names = [name for name, _ in events]
     assert names[0] == "evidence" and names[-2:] == ["citations", "done"] and "delta" in names
     done = events[-1][1]
