@@ -247,9 +247,7 @@ def test_trace_holds_everything_and_replays(extractive: Asker) -> None:
     assert extractive.replay("no-such-answer") is None
 
 
-def test_cli_ask_json(starter_searcher: Searcher, capsys: pytest.CaptureFixture[str]) -> None:
-    # The CLI opens its own runtime, so it needs the data dir free: run it on a copy-free path by
-    # pointing at the same data dir after the session runtime's lock is checked.
+def test_cli_ask_rejects_bad_arguments_before_opening_the_index(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli_main(["ask", "What are the contraindications of warfarin?", "--json", "--k", "0"])
     assert code == 2
     assert "k: must be an integer from 1 to 20" in capsys.readouterr().err

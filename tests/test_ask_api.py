@@ -1,0 +1,140 @@
+"""/v1/ask (JSON and SSE), /v1/answers/{id} and `medevidence ask`, on a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from app.auth import KeyStore
+from app.main import create_app
+from app.runtime import Runtime
+
+from .answer_support import assert_grounded
+from .conftest import ROOT
+from .test_api import _free_port
+
+pytestmark = pytest.mark.slow
+WARFARIN_LABEL = "openfda:5a5b5e3a-6556-a542-e063-6294a90a6d3f"
+
+
+@pytest.fixture(scope="module")
+def api(starter_runtime: Runtime) -> Iterator[tuple[str, dict[str, str]]]:
+    keys = KeyStore(starter_runtime.settings.keys_path)
+    _, reader = keys.create("reader", "ask-reader")
+    keys.close()
+    port = _free_port()
+    app = create_app(starter_runtime.settings, runtime=starter_runtime)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline and not server.started:
+        time.sleep(0.2)
+    assert server.started, "server did not start"
+    yield base, {"Authorization": f"Bearer {reader}"}
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def _events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    name = None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[len("event: "):]
+        elif line.startswith("data: ") and name:
+            events.append((name, json.loads(line[len("data: "):])))
+    return events
+
+
+def test_ask_json_contract(api: tuple[str, dict[str, str]], starter_runtime: Runtime) -> None:
+    base, auth = api
+    r = httpx.post(f"{base}/v1/ask", json={"question": "What are the contraindications of warfarin?"}, headers=auth,
+                   timeout=120)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert {"answer_id", "mode", "abstained", "answer", "claims", "citations", "model", "settings_hash",
+            "timings_ms"} <= set(answer)
+    assert set(answer["timings_ms"]) >= {"retrieve", "generate"}
+    assert {"n", "doc_id", "title", "url", "section", "start", "end", "quote", "source_type", "evidence_level",
+            "published", "version"} <= set(answer["citations"][0])
+    assert_grounded(answer, starter_runtime)
+    assert any(c["doc_id"] == WARFARIN_LABEL for c in answer["citations"])
+    trace = httpx.get(f"{base}/v1/answers/{answer['answer_id']}", headers=auth, timeout=30).json()
+    assert trace["question"] == "What are the contraindications of warfarin?"
+    assert trace["response"]["answer"] == answer["answer"] and trace["evidence"] and trace["prompt_version"]
+    assert all("channels" in ev for ev in trace["evidence"])
+    replay = httpx.post(f"{base}/v1/answers/{answer['answer_id']}/replay", headers=auth, timeout=60).json()
+    assert replay["same_answer"] is True
+
+
+def test_ask_streams_server_sent_events(api: tuple[str, dict[str, str]], starter_runtime: Runtime) -> None:
+    base, auth = api
+    body = {"question": "华法林和阿司匹林合用的出血风险", "stream": True}
+    with httpx.stream("POST", f"{base}/v1/ask", json=body, headers=auth, timeout=120) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = _events(r)
+    names = [n for n, _ in events]
+    assert names[0] == "evidence" and names[-2:] == ["citations", "done"] and names.count("delta") >= 1
+    done = events[-1][1]
+    assert "".join(d["text"] for n, d in events if n == "delta").strip() == done["answer"]
+    assert events[-2][1]["citations"] == done["citations"] and done["citations"]
+    assert_grounded(done, starter_runtime)
+    accept = {**auth, "Accept": "text/event-stream"}
+    with httpx.stream("POST", f"{base}/v1/ask", json={"question": "warfarin INR monitoring"}, headers=accept,
+                      timeout=120) as r:
+        assert [n for n, _ in _events(r)][-1] == "done"
+
+
+def test_ask_errors_name_the_field(api: tuple[str, dict[str, str]]) -> None:
+    base, auth = api
+    cases = [
+        ({"question": ""}, "question"),
+        ({"question": "   "}, "question"),
+        ({"question": "warfarin", "k": 0}, "k"),
+        ({"question": "warfarin", "filters": {"source_type": ["blog"]}}, "filters.source_type.0"),
+        ({"question": "warfarin", "filters": {"published_from": "last year"}}, "filters.published_from"),
+        ({"question": "warfarin", "conversation_id": "has spaces"}, "conversation_id"),
+        ({"question": "warfarin", "temperature": 2}, "temperature"),
+        ({}, "question"),
+    ]
+    for body, field in cases:
+        r = httpx.post(f"{base}/v1/ask", json=body, headers=auth, timeout=30)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["field"] == field, (body, r.json())
+    assert httpx.post(f"{base}/v1/ask", json={"question": "warfarin"}, timeout=30).status_code == 401
+    missing = httpx.get(f"{base}/v1/answers/nope", headers=auth, timeout=30)
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "answer_id"
+
+
+def test_cli_ask_on_a_fresh_index(tmp_path: Path, starter_runtime: Runtime) -> None:
+    """`medevidence index` a JSONL with the warfarin label, then `medevidence ask --json` (no LLM configured)."""
+    doc = starter_runtime.manifest.document(WARFARIN_LABEL)
+    assert doc is not None
+    source = tmp_path / "warfarin.jsonl"
+    source.write_text(json.dumps(doc.to_json(), ensure_ascii=False) + "\n", encoding="utf-8")
+    data_dir = tmp_path / "data"
+    env_cmd = [sys.executable, "-m", "app.cli"]
+    indexed = subprocess.run([*env_cmd, "index", str(source), "--data-dir", str(data_dir), "--json"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=600)
+    assert indexed.returncode == 0, indexed.stderr
+    asked = subprocess.run([*env_cmd, "ask", "What are the contraindications of warfarin?", "--json",
+                            "--data-dir", str(data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["mode"] == "extractive" and not answer["abstained"]
+    label_text = doc.text
+    for c in answer["citations"]:
+        assert c["doc_id"] == WARFARIN_LABEL and label_text[c["start"] : c["end"]] == c["quote"]
+    assert any(c["section"] == "Contraindications" for c in answer["citations"])
