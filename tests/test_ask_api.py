@@ -138,3 +138,19 @@ def test_cli_ask_on_a_fresh_index(tmp_path: Path, starter_runtime: Runtime) -> N
     for c in answer["citations"]:
         assert c["doc_id"] == WARFARIN_LABEL and label_text[c["start"] : c["end"]] == c["quote"]
     assert any(c["section"] == "Contraindications" for c in answer["citations"])
+
+
+def test_readiness_reports_an_unreachable_llm(starter_runtime: Runtime) -> None:
+    """With an LLM configured but down, /readyz says 503 and why; answers still come, degraded."""
+    from fastapi.testclient import TestClient
+
+    settings = starter_runtime.settings.model_copy(update={"llm_url": "http://127.0.0.1:9/v1", "llm_max_retries": 0,
+                                                           "dev_mode": True})
+    with TestClient(create_app(settings, runtime=starter_runtime)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        model = ready.json()["checks"]["model"]
+        assert model["ok"] is False and model["detail"]["fallback"] == "extractive answers (degraded)"
+        answer = client.post("/v1/ask", json={"question": "What are the contraindications of warfarin?"}).json()
+        assert answer["mode"] == "extractive" and answer["degraded"] is True
+        assert_grounded(answer, starter_runtime)

@@ -78,3 +78,20 @@ def test_readiness_follows_the_server() -> None:
     with ReplayServer() as server:
         assert _generator(server.url).ready()
     assert not _generator("http://127.0.0.1:9/v1").ready()
+
+
+def test_follow_up_is_rewritten_by_the_llm() -> None:
+    from app.answer.conversation import rewrite_follow_up
+
+    class NoEntities:
+        def analyze(self, text: str) -> object:
+            raise AssertionError("the LLM rewrite needs no entity linking")
+
+    history = [{"question": "What are the contraindications of warfarin?", "answer": "Pregnancy [1].",
+                "entities": [{"name": "warfarin"}]}]
+    with ReplayServer() as server:
+        rewrite = rewrite_follow_up("And the dose?", history, NoEntities(), _generator(server.url))  # type: ignore[arg-type]
+        sent = server.script.requests[-1]
+    assert rewrite.method == "llm" and rewrite.question == "What is the usual starting dose of warfarin?"
+    assert "What are the contraindications of warfarin?" in sent["messages"][1]["content"]
+    assert sent.get("stream") in (None, False)

@@ -7,8 +7,9 @@ Sentence score = 0.6 · cosine(question, sentence) + 0.4 · (share of the questi
 sentence or its section heading contains), + 0.05 when it names a drug/disease the question links.
 The 24 sentences with the best lexical part are embedded and scored in full.  Sentences are picked
 greedily by maximal marginal relevance (λ = 0.75), skipping near-duplicates (cosine > 0.92 or term
-overlap > 0.8 with a picked one), until ``extractive_max_sentences`` or the floor ``MIN_SENTENCE_SCORE``.
-Sentences that look like instructions or carry reference marks are never quoted.
+overlap > 0.8 with a picked one), until ``extractive_max_sentences`` or the floor
+(``MIN_SENTENCE_SCORE``, and 80 % of the best sentence's score).  Sentences that look like
+instructions or carry reference marks are never quoted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.answer.prompt import is_instruction_like
 from app.text.sentences import sentence_spans
 
 MIN_SENTENCE_SCORE = 0.35
+RELATIVE_FLOOR = 0.8  # and at least this share of the best sentence's score
 MMR_LAMBDA = 0.75
 MIN_WORDS, MAX_WORDS = 4, 90
 EXTRACTIVE_ID = "extractive-mmr-v1"
@@ -98,11 +100,12 @@ class ExtractiveGenerator:
         sims = s_vecs @ q_vec
         candidates = [Candidate(n, sentence, terms, part + 0.6 * float(sim))
                       for (part, n, sentence, terms), sim in zip(shortlist, sims, strict=True)]
+        floor = max(MIN_SENTENCE_SCORE, RELATIVE_FLOOR * max(c.score for c in candidates))
         picked: list[int] = []
         while len(picked) < self.max_sentences:
             best, best_value = -1, -1.0
             for i, cand in enumerate(candidates):
-                if i in picked or cand.score < MIN_SENTENCE_SCORE:
+                if i in picked or cand.score < floor:
                     continue
                 redundancy = max((float(s_vecs[i] @ s_vecs[j]) for j in picked), default=0.0)
                 if redundancy > 0.92 or any(_overlap(cand.terms, candidates[j].terms) > 0.8 for j in picked):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from app.answer.generator import GeneratorError
 from app.api.deps import runtime
 from app.runtime import Runtime
 
@@ -19,7 +20,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(rt: Annotated[Runtime, Depends(runtime)]) -> JSONResponse:
+def readyz(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> JSONResponse:
+    """Ready when every store answers and, with an LLM configured, the LLM server lists its model
+    (without it answers still come, extractively, marked degraded — but the service is not as configured)."""
     checks: dict[str, object] = {}
     ready = True
     for name, probe in (
@@ -32,5 +35,15 @@ def readyz(rt: Annotated[Runtime, Depends(runtime)]) -> JSONResponse:
         except Exception as exc:  # a failing store makes the service not ready, with the reason
             ready = False
             checks[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+    generator = request.app.state.asker.generator
+    try:
+        reachable = generator.ready()
+        detail = {"mode": generator.mode, "model": generator.model_id() if reachable else None}
+    except GeneratorError as exc:
+        reachable, detail = False, {"mode": generator.mode, "error": str(exc)}
+    if not reachable:
+        detail["fallback"] = "extractive answers (degraded)"
+    checks["model"] = {"ok": reachable, "detail": detail}
+    ready = ready and reachable
     status = 200 if ready else 503
     return JSONResponse({"ready": ready, "checks": checks}, status_code=status)

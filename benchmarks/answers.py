@@ -1,0 +1,240 @@
+"""Answer quality and speed, in one run, both modes (extractive, and LLM through a llama.cpp server):
+
+    python -m benchmarks.answers [--data-dir data/eval] [--questions 60] [--overhead-runs 8] [--out benchmarks/results]
+
+- **Citations**: every returned citation is re-read from the stored document (``quote == text[start:end]`` of
+  that version); reported as verbatim / total, per mode, over held-out MedQuAD questions (never tuned on),
+  the clinical questions of the tests, and PubMedQA questions.
+- **Abstention**: share of the out-of-corpus questions (``tests/fixtures/out_of_corpus.txt``) answered with an
+  abstention, per mode; and, as the other side of the floor, the share of held-out in-corpus questions answered.
+- **LLM-path overhead** (named baseline: the llama.cpp server itself): for each question, the time from
+  ``POST /v1/ask`` (SSE, real uvicorn server on loopback) to the first ``delta`` event, minus the time the server,
+  called directly with the same prompt, takes to emit the text that delta waits for (the first complete claim;
+  for an abstention, the whole output).  The server's prompt cache is flushed between the two calls.
+  The app streams verified sentences only, so a sentence is the earliest it can speak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.answer.ask import AskRequest
+from app.answer.claims import complete_claims
+from app.answer.factory import build_asker, close_asker
+from app.answer.llm import OpenAICompatibleGenerator
+from app.config import Settings
+from app.retrieval.search import Searcher
+from app.runtime import Runtime
+from benchmarks.retrieval_eval import ensure_index
+from benchmarks.search_latency import _starter_documents
+
+ROOT = Path(__file__).resolve().parent.parent
+CLINICAL = [
+    "What are the contraindications of warfarin?", "华法林和阿司匹林合用的出血风险",
+    "What is the starting dose of metformin?",
+    "Does amiodarone interact with warfarin?", "What are the side effects of atorvastatin?",
+    "Can clopidogrel be taken with omeprazole?", "How should lithium levels be monitored?",
+    "What are the warnings for ibuprofen?", "阿托伐他汀的不良反应有哪些？", "Is methotrexate safe in pregnancy?",
+]
+
+
+def _jsonl(name: str, count: int) -> list[str]:
+    with (ROOT / "benchmarks" / "data" / f"{name}.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line)["query"] for line in fh][:count]
+
+
+def _out_of_corpus() -> list[str]:
+    path = ROOT / "tests" / "fixtures" / "out_of_corpus.txt"
+    return [q.strip() for q in path.read_text(encoding="utf-8").splitlines() if q.strip() and not q.startswith("#")]
+
+
+def _citation_check(answer: dict[str, Any], rt: Runtime) -> tuple[int, int]:
+    ok = 0
+    for c in answer["citations"]:
+        doc = rt.manifest.document(c["doc_id"])
+        ok += int(doc is not None and doc.version == c["version"] and doc.text[c["start"] : c["end"]] == c["quote"])
+    return ok, len(answer["citations"])
+
+
+def quality(asker: Any, rt: Runtime, questions: list[str], ooc: list[str], heldout: list[str]) -> dict[str, Any]:
+    verbatim = total = answered = 0
+    latencies = []
+    for q in questions:
+        t = time.perf_counter()
+        answer = asker.ask(AskRequest(q))
+        latencies.append((time.perf_counter() - t) * 1000)
+        ok, n = _citation_check(answer, rt)
+        verbatim, total = verbatim + ok, total + n
+        answered += int(not answer["abstained"] and q in heldout)
+    abstained = sum(int(asker.ask(AskRequest(q))["abstained"]) for q in ooc)
+    return {
+        "questions": len(questions), "citations": total, "verbatim_citations": verbatim,
+        "verbatim_rate": verbatim / total if total else None,
+        "out_of_corpus": len(ooc), "out_of_corpus_abstained": abstained, "abstain_rate": abstained / len(ooc),
+        "heldout_questions": len([q for q in questions if q in heldout]), "heldout_answered": answered,
+        "answer_latency_p50_ms": round(statistics.median(latencies), 1),
+    }
+
+
+def _direct_stream(url: str, model: str, messages: list[dict[str, str]], max_tokens: int) -> dict[str, float]:
+    """The server alone: time to its first token, to its first complete claim, and to its last token."""
+    body = {"model": model, "messages": messages, "stream": True, "temperature": 0.0, "max_tokens": max_tokens}
+    text, first_token, first_claim = "", None, None
+    t0 = time.perf_counter()
+    with httpx.stream("POST", f"{url}/chat/completions", json=body, timeout=600) as r:
+        for line in r.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            choices = json.loads(line[6:]).get("choices") or [{}]
+            piece = (choices[0].get("delta") or {}).get("content") or ""
+            if piece and first_token is None:
+                first_token = time.perf_counter() - t0
+            text += piece
+            if first_claim is None and complete_claims(text):
+                first_claim = time.perf_counter() - t0
+    end = time.perf_counter() - t0
+    return {"first_token_ms": 1000 * (first_token or end), "first_claim_ms": 1000 * (first_claim or end),
+            "end_ms": 1000 * end}
+
+
+def _flush(url: str, model: str) -> None:
+    """Another prompt, so the server's prompt-prefix cache cannot favour the next call."""
+    httpx.post(f"{url}/chat/completions", timeout=120, json={
+        "model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "Say OK."}]})
+
+
+def overhead(settings: Settings, rt: Runtime, llm_url: str, questions: list[str]) -> dict[str, Any]:
+    import uvicorn
+
+    from app.main import create_app
+    from tests.test_api import _free_port
+
+    llm_settings = settings.model_copy(update={"llm_url": llm_url, "llm_max_tokens": 160, "dev_mode": True,
+                                               "llm_timeout_s": 300.0, "llm_total_timeout_s": 600.0})
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(llm_settings, runtime=rt), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.1)
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        model = httpx.get(f"{llm_url}/models", timeout=10).json()["data"][0]["id"]
+        httpx.post(f"{base}/v1/ask", json={"question": "warfarin dose"}, timeout=600)  # warm-up
+        for q in questions:
+            _flush(llm_url, model)
+            t0 = time.perf_counter()
+            first_delta, done = None, None
+            with httpx.stream("POST", f"{base}/v1/ask", json={"question": q, "stream": True}, timeout=600) as r:
+                name = None
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        name = line[7:]
+                    elif line.startswith("data: ") and name == "delta" and first_delta is None:
+                        first_delta = (time.perf_counter() - t0) * 1000
+                    elif line.startswith("data: ") and name == "done":
+                        done = json.loads(line[6:])
+            assert done is not None and first_delta is not None
+            trace = httpx.get(f"{base}/v1/answers/{done['answer_id']}", timeout=30).json()
+            _flush(llm_url, model)
+            direct = _direct_stream(llm_url, model, trace["prompt"], 160)
+            waited = direct["end_ms"] if done["abstained"] else direct["first_claim_ms"]
+            rows.append({"question": q, "abstained": done["abstained"], "app_first_delta_ms": round(first_delta, 1),
+                         "server_same_text_ms": round(waited, 1), "overhead_ms": round(first_delta - waited, 1),
+                         "retrieve_ms": done["timings_ms"]["retrieve"], "verify_ms": done["timings_ms"]["verify"],
+                         "server_first_token_ms": round(direct["first_token_ms"], 1)})
+            print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    overheads = [r["overhead_ms"] for r in rows]
+    return {"runs": rows, "overhead_p50_ms": statistics.median(overheads), "overhead_max_ms": max(overheads),
+            "answered": sum(not r["abstained"] for r in rows)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "eval")
+    parser.add_argument("--questions", type=int, default=60, help="held-out MedQuAD + PubMedQA questions")
+    parser.add_argument("--overhead-runs", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    from tests.llama_server import llama_server, unavailable_reason
+
+    settings = Settings(data_dir=args.data_dir)
+    ensure_index(args.data_dir, _starter_documents(settings.knowledge_dir), "app.cli")
+    heldout = _jsonl("medquad_heldout", args.questions // 2)
+    questions = heldout + _jsonl("pubmedqa_dev", args.questions // 2) + CLINICAL
+    ooc = _out_of_corpus()
+    report: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": 2},
+                              "settings": {"answer_min_relevance": settings.answer_min_relevance,
+                                           "support_threshold": settings.support_threshold}}
+    with Runtime.open(settings) as rt:
+        searcher = Searcher(rt)
+        searcher.warm_up()
+        extractive = build_asker(searcher)
+        report["extractive"] = quality(extractive, rt, questions, ooc, heldout)
+        close_asker(extractive)
+        print(json.dumps(report["extractive"]), file=sys.stderr)
+        reason = unavailable_reason()
+        if reason:
+            report["llm"] = {"skipped": reason}
+        else:
+            log = args.out / "llama_server.log"
+            with llama_server(log) as url:
+                llm_settings = settings.model_copy(update={"llm_url": url, "llm_max_tokens": 160,
+                                                           "llm_timeout_s": 300.0, "llm_total_timeout_s": 600.0})
+                asker = build_asker(searcher, generator=OpenAICompatibleGenerator(llm_settings))
+                report["llm"] = quality(asker, rt, CLINICAL + heldout[:10], ooc, heldout)
+                report["llm"]["model"] = asker.generator.model_id()
+                close_asker(asker)
+                print(json.dumps(report["llm"]), file=sys.stderr)
+                report["overhead"] = overhead(settings, rt, url, CLINICAL[: args.overhead_runs])
+            log.unlink(missing_ok=True)
+        searcher.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "answers.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+    (args.out / "answers.md").write_text(render(report), encoding="utf-8")
+    print(render(report))
+    return 0
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = ["# Answers: citations, abstention, LLM-path overhead", "",
+             "| mode | questions | citations verbatim | out-of-corpus abstained | held-out answered | p50 answer |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for mode in ("extractive", "llm"):
+        r = report.get(mode, {})
+        if "questions" not in r:
+            lines.append(f"| {mode} | skipped: {r.get('skipped')} | | | | |")
+            continue
+        lines.append(f"| {mode}{' (' + r['model'] + ')' if 'model' in r else ''} | {r['questions']} | "
+                     f"{r['verbatim_citations']}/{r['citations']} | {r['out_of_corpus_abstained']}/{r['out_of_corpus']}"
+                     f" ({r['abstain_rate']:.0%}) | {r['heldout_answered']}/{r['heldout_questions']} | "
+                     f"{r['answer_latency_p50_ms']:.0f} ms |")
+    if "overhead" in report:
+        o = report["overhead"]
+        lines += ["", f"LLM-path overhead (first `delta` through `/v1/ask` minus the llama.cpp server's own time to "
+                      f"the same text): p50 **{o['overhead_p50_ms']:.0f} ms**, max {o['overhead_max_ms']:.0f} ms over "
+                      f"{len(o['runs'])} questions ({o['answered']} answered, the rest abstained).", "",
+                  "| question | app first delta | server, same text | overhead | retrieve | verify |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {r['question']} | {r['app_first_delta_ms']:.0f} | {r['server_same_text_ms']:.0f} | "
+                  f"{r['overhead_ms']:.0f} | {r['retrieve_ms']:.0f} | {r['verify_ms']:.0f} |" for r in o["runs"]]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
