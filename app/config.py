@@ -163,6 +163,10 @@ class Settings(BaseSettings):
         return self.data_dir / "keys.sqlite"
 
     @property
+    def aliases_path(self) -> Path:
+        return self.data_dir / "aliases.sqlite"
+
+    @property
     def embedding_cache_path(self) -> Path:
         return self.data_dir / "embedding_cache.sqlite"
 

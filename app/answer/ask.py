@@ -90,7 +90,7 @@ class Asker:
         retrieve_ms = (time.perf_counter() - t0) * 1000
         yield "evidence", {"evidence": [ev.to_json() for ev in evidence], "facts": result.facts,
                            "standalone_question": rewrite.question}
-        relevance = self.relevance(result.query.dense, evidence)
+        relevance = self.relevance(result.query_vector, evidence)
         run = _Run()
         if rewrite.error:
             run.errors.append(f"rewrite: {rewrite.error}")
@@ -228,11 +228,12 @@ class Asker:
         }
 
     # -- helpers ----------------------------------------------------------------------------
-    def relevance(self, dense_query: str, evidence: Sequence[Evidence]) -> float:
-        """Best cosine similarity between the question and an evidence passage (0 when none)."""
+    def relevance(self, query_vector: np.ndarray, evidence: Sequence[Evidence]) -> float:
+        """Best cosine similarity between the question (its search embedding) and an evidence passage
+        (its indexed embedding, from the cache); 0 when there is no evidence."""
         if not evidence:
             return 0.0
-        q = self.rt.embedder.encode_query(dense_query)
+        q = np.asarray(query_vector, dtype=np.float32)
         keys = [ev.chunk.text_hash for ev in evidence]
         found = self.rt.embedder.cache.get_many(keys)
         missing = [ev for ev in evidence if ev.chunk.text_hash not in found]

@@ -87,6 +87,7 @@ class SearchResult:
     hits: list[FusedHit]
     facts: list[dict[str, Any]] = field(default_factory=list)
     index_version: str = ""
+    query_vector: Any = None  # the dense query embedding (reused by answers' relevance floor)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -164,7 +165,7 @@ class Searcher:
         ctx = QueryContext(analyzed, self._encode)
         # The query embedding first: on two cores torch takes both; running it beside the other
         # channels was not faster here (/v1/search p50 52 ms against 43 ms, noisy runs).
-        _ = ctx.vector
+        query_vector = ctx.vector
         depth = max(self.rt.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(c.search, ctx, depth, filters) for c in self.channels}
         ranked: dict[str, Sequence[ScoredChunk]] = {name: f.result() for name, f in futures.items()}
@@ -174,7 +175,8 @@ class Searcher:
         if self.reranker is not None:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
         fused = diversify(fused, self.per_section)
-        return SearchResult(analyzed, fused[:k], self._facts(analyzed, fused[:k]), self.rt.index_version())
+        return SearchResult(analyzed, fused[:k], self._facts(analyzed, fused[:k]), self.rt.index_version(),
+                            query_vector)
 
     def _facts(self, query: AnalyzedQuery, hits: Sequence[FusedHit]) -> list[dict[str, Any]]:
         """Graph facts among the query's drugs (interactions), with their source citation and the

@@ -71,6 +71,10 @@ class GraphStore(Protocol):
         """Documents linked to these entities (doc_id, source_type, described, mentions), by doc id."""
         ...
 
+    def labels_of(self, drug_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each drug's label documents (``DESCRIBED_BY``), doc ids sorted; drugs without labels are absent."""
+        ...
+
     def path_between(self, drug_a: str, drug_b: str) -> dict[str, list[str]] | None:
         """A shortest path between two drugs (ids, names, labels, types) or None."""
         ...

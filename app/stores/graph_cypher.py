@@ -122,6 +122,9 @@ _DOCUMENTS_FOR: tuple[tuple[str, LiteralString], ...] = (  # anchored on the ent
     ("mentions", "MATCH (x:Disease) WHERE x.id IN $ids MATCH (d:Document)-[:MENTIONS]->(x) "
      "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
 )
+_LABELS_OF: LiteralString = (
+    "MATCH (x:Drug) WHERE x.id IN $ids MATCH (x)-[:DESCRIBED_BY]->(d:Document) RETURN x.id AS drug, d.id AS doc_id"
+)
 _PATH: LiteralString = (
     "MATCH (a:Drug {id: $a}) MATCH (b:Drug {id: $b}) "
     "MATCH p = shortestPath((a)-[:MEMBER_OF|INTERACTS_WITH|TREATS|PALLIATES*..4]-(b)) "
@@ -277,6 +280,13 @@ class CypherGraphStore:
                                                          "described": [], "mentions": []})
                 entry[kind] = sorted(set(entry[kind]) | set(row["entities"]))
         return [found[doc_id] for doc_id in sorted(found)]
+
+    def labels_of(self, drug_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each drug's label documents (``DESCRIBED_BY``), doc ids sorted; drugs without labels are absent."""
+        out: dict[str, list[str]] = {}
+        for row in self._read(_LABELS_OF, ids=sorted(set(drug_ids))):
+            out.setdefault(row["drug"], []).append(row["doc_id"])
+        return {drug: sorted(set(docs)) for drug, docs in out.items()}
 
     def path_between(self, drug_a: str, drug_b: str) -> dict[str, list[str]] | None:
         """A shortest path (≤ 4 hops over classes, interactions, indications) between two drugs."""

@@ -97,6 +97,10 @@ class Manifest:
         row = self._db.execute("SELECT body FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return decode_document(row[0]) if row else None
 
+    def documents_of_type(self, source_type: str) -> list[Document]:
+        rows = self._db.execute("SELECT body FROM documents WHERE source_type = ? ORDER BY doc_id", (source_type,))
+        return [decode_document(r[0]) for r in rows]
+
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
         if doc_ids is None:
             return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}

@@ -139,6 +139,8 @@ def test_documents_for_entities(graph: GraphStore) -> None:
     ]
     assert [d["doc_id"] for d in graph.documents_for([SIMV])] == ["doc:2"]
     assert graph.documents_for(["x' OR 1=1 //"]) == []
+    assert graph.labels_of([ATOR, WARF, SIMV]) == {ATOR: ["doc:1"]}
+    assert graph.labels_of(["x' OR 1=1 //"]) == {}
 
 
 def test_delete_documents(graph: GraphStore) -> None:

@@ -1,0 +1,1 @@
+"""The drug assistant: name resolution, drug cards, cited interaction checks."""

@@ -1,0 +1,106 @@
+"""What the drug assistant reads, built from the open runtime and kept current.
+
+The name resolver is rebuilt when the index generation (a label added, replaced or removed) or the hospital
+aliases change; a drug's label documents come from the graph's ``DESCRIBED_BY`` edges and their text from
+the manifest (the stored document versions that citations quote).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from app.drugs.aliases import AliasStore
+from app.drugs.names import DrugNameResolver
+from app.drugs.sections import section_kind
+from app.graph_model import GraphKnowledge
+from app.model import Document, Section
+from app.runtime import Runtime
+from app.text.sentences import sentence_spans
+
+
+class DrugCatalog:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.knowledge: GraphKnowledge = rt.load_knowledge()
+        self.aliases = AliasStore(rt.settings.aliases_path)
+        self._lock = threading.Lock()
+        self._resolver: DrugNameResolver | None = None
+        self._resolver_key: tuple[str, str] | None = None
+        self._cache_generation: str | None = None
+        self._label_ids: dict[str, list[str]] = {}
+        self._documents: dict[str, Document | None] = {}
+        self._sentences: dict[tuple[str, str], list[tuple[Section, int, int]]] = {}
+        self.classes_of: dict[str, list[dict[str, str]]] = {}
+        names = {c.id: c.name for c in self.knowledge.classes}
+        for member in self.knowledge.class_members:
+            entry = {"id": member.class_id, "name": names.get(member.class_id, member.class_id),
+                     "source": member.source}
+            if entry not in self.classes_of.setdefault(member.drug_id, []):
+                self.classes_of[member.drug_id].append(entry)
+
+    @property
+    def resolver(self) -> DrugNameResolver:
+        key = (self.rt.manifest.index_version(), self.aliases.version())
+        with self._lock:
+            if self._resolver is None or self._resolver_key != key:
+                self._resolver = self._build()
+                self._resolver_key = key
+            return self._resolver
+
+    def _build(self) -> DrugNameResolver:
+        """Generic names first, then label brand names resolved through their labels' generic names."""
+        base = DrugNameResolver(self.knowledge)
+        label_brands: dict[str, list[str]] = {}
+        for doc in self.rt.manifest.documents_of_type("label"):
+            brand = doc.metadata.get("brand_name")
+            generic = doc.metadata.get("generic_name")
+            if not isinstance(brand, str) or not isinstance(generic, str):
+                continue
+            target = base.resolve(generic)
+            if target.resolved:
+                label_brands.setdefault(brand, []).extend(target.drug_ids)
+        return DrugNameResolver(self.knowledge, label_brands, self.aliases.all())
+
+    def _generation(self) -> str:
+        generation = self.rt.manifest.index_version()
+        if generation != self._cache_generation:  # any index change: every cached label may be stale
+            self._label_ids.clear()
+            self._documents.clear()
+            self._sentences.clear()
+            self._cache_generation = generation
+        return generation
+
+    def labels_of(self, drug_ids: Sequence[str]) -> dict[str, list[Document]]:
+        """Each drug's label documents (stored versions), in document id order; cached per index generation."""
+        with self._lock:
+            self._generation()
+            missing = [d for d in drug_ids if d not in self._label_ids]
+            if missing:
+                found = self.rt.graph.labels_of(missing)
+                for drug_id in missing:
+                    self._label_ids[drug_id] = found.get(drug_id, [])
+            return {d: [doc for doc in map(self._document, self._label_ids[d]) if doc is not None] for d in drug_ids}
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            self._generation()
+            return self._document(doc_id)
+
+    def _document(self, doc_id: str) -> Document | None:
+        if doc_id not in self._documents:
+            self._documents[doc_id] = self.rt.manifest.document(doc_id)
+        return self._documents[doc_id]
+
+    def sentences(self, doc: Document) -> list[tuple[Section, int, int]]:
+        """A document's sentences as (section, start, end), interaction sections first; cached."""
+        key = (doc.id, doc.version)
+        with self._lock:
+            if key not in self._sentences:
+                ordered = sorted(doc.sections, key=lambda s: section_kind(s.heading) != "interactions")
+                self._sentences[key] = [(section, s.start, s.end) for section in ordered
+                                        for s in sentence_spans(doc.text, section.start, section.end)]
+            return self._sentences[key]
+
+    def close(self) -> None:
+        self.aliases.close()

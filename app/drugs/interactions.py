@@ -1,0 +1,146 @@
+"""Cited drug–drug interaction checks over a medication list.
+
+Severity scale (one scale, always with its source):
+
+- ``high``   — listed by the ONC high-priority list (Phansalkar 2012): interruptive alert recommended;
+- ``low``    — listed by the ONC non-interruptive list (Phansalkar 2013): real but should not interrupt;
+- ``label``  — not graded: an FDA label of one drug names the other drug (or its class) in its text;
+- ``null``   — no interaction found in the indexed knowledge (which is not a statement that the pair is safe).
+
+For every pair the evidence is cited as spans: the interaction-table section that lists the pair, and label
+passages (sentences) of either drug that name the other drug, one of its names or brands, or an ONC class it
+belongs to (class expansion: "MAO inhibitors" in a label matches every listed MAOI).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from typing import Any
+
+from app.drugs.cards import label_citation
+from app.drugs.catalog import DrugCatalog
+from app.model import Document, Section
+
+SEVERITY_ORDER = {"high": 0, "low": 1, "label": 2}
+SEVERITY_SOURCE = {"high": "ONC high-priority drug–drug interaction list",
+                   "low": "ONC non-interruptive drug–drug interaction list",
+                   "label": "FDA drug label text (severity not graded)"}
+NOT_FOUND = "no interaction found in the indexed knowledge"
+MAX_LABEL_PASSAGES = 3  # per (label, partner)
+MAX_DRUGS = 50
+
+
+def _names_pattern(names: dict[str, set[str]]) -> re.Pattern[str]:
+    """One pattern for every name of every drug on the list (lower case, whole words, longest first)."""
+    words = sorted(names, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w-])")
+
+
+def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str, Any]:
+    resolver = catalog.resolver
+    resolved: list[dict[str, Any]] = []
+    unresolved: list[dict[str, Any]] = []
+    ids: list[str] = []
+    for name in medications:
+        result = resolver.resolve(name)
+        if not result.resolved:
+            unresolved.append({"input": name, "suggestions": list(result.suggestions)})
+            continue
+        for drug_id in result.drug_ids:
+            resolved.append({"input": name, "drug_id": drug_id, "name": resolver.drugs[drug_id].name,
+                             "matched_by": result.matched_by,
+                             "classes": [c["name"] for c in catalog.classes_of.get(drug_id, [])]})
+            ids.append(drug_id)
+    ids = list(dict.fromkeys(ids))
+    display = {drug_id: resolver.drugs[drug_id].name for drug_id in ids}
+    named: dict[str, set[str]] = {}  # a lower-case name (or class name) -> the listed drugs it names
+    for drug_id in ids:
+        names = resolver.names_of(drug_id)
+        classes = [c["name"] for c in catalog.classes_of.get(drug_id, [])]
+        for name in (*names["en"], *names["brands"], *classes):
+            if len(name.strip()) >= 4:
+                named.setdefault(name.strip().lower(), set()).add(drug_id)
+    facts: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in catalog.rt.graph.interactions_between(ids) if len(ids) > 1 else []:
+        facts.setdefault(frozenset((row["drug_a"], row["drug_b"])), []).append(row)
+    labels = catalog.labels_of(ids) if len(ids) > 1 else {}
+    pattern = _names_pattern(named) if named else None
+    naming = {doc.id: _naming_sentences(doc, pattern, named, catalog.sentences(doc))
+              for docs in labels.values() for doc in docs} if pattern else {}
+    tables = {drug_id: [d for d in (catalog.document(f"onc-high:{drug_id}"), catalog.document(f"onc-low:{drug_id}"))
+                        if d is not None] for drug_id in ids} if len(ids) > 1 else {}
+    pairs: list[dict[str, Any]] = []
+    for a, b in itertools.combinations(ids, 2):
+        citations = []
+        pair_facts = facts.get(frozenset((a, b)), [])
+        for fact in pair_facts:
+            table = _table_citation(tables, fact, named)
+            citations.append({"kind": "interaction list", "severity": fact["severity"], "source": fact["source"],
+                              "reference": fact["citation"], **(table or {})})
+        for x, y in ((a, b), (b, a)):
+            for doc in labels.get(x, []):
+                for section, start, end in naming[doc.id].get(y, [])[:MAX_LABEL_PASSAGES]:
+                    citations.append({"kind": "label passage", "label_of": display[x], "names": display[y],
+                                      **label_citation(doc, section, start, end)})
+        severities = sorted({str(f["severity"]) for f in pair_facts}, key=SEVERITY_ORDER.__getitem__)
+        if not severities and citations:
+            severities = ["label"]
+        severity: str | None = severities[0] if severities else None
+        pairs.append({
+            "a": display[a], "b": display[b], "a_id": a, "b_id": b,
+            "severity": severity,
+            "severity_source": SEVERITY_SOURCE[severity] if severity else None,
+            "summary": _summary(display[a], display[b], pair_facts, citations),
+            "citations": citations,
+        })
+    pairs.sort(key=lambda p: (SEVERITY_ORDER.get(str(p["severity"]), 9), p["a"], p["b"]))
+    return {"resolved": resolved, "unresolved": unresolved, "interactions": pairs,
+            "severity_scale": SEVERITY_SOURCE, "pairs_checked": len(pairs)}
+
+
+def _naming_sentences(doc: Document, pattern: re.Pattern[str], named: dict[str, set[str]],
+                      sentences: list[tuple[Section, int, int]]) -> dict[str, list[tuple[Section, int, int]]]:
+    """For each listed drug, the sentences of ``doc`` naming it, in ``sentences`` order (interaction
+    sections first).  One regex pass over the lower-cased text; a match is placed in its sentence by
+    bisection over the sentences in text order."""
+    by_position = sorted(range(len(sentences)), key=lambda i: sentences[i][1])
+    starts = [sentences[i][1] for i in by_position]
+    hits: dict[str, set[int]] = {}
+    for match in pattern.finditer(doc.text.lower()):
+        j = bisect.bisect_right(starts, match.start()) - 1
+        if j < 0:
+            continue
+        i = by_position[j]
+        if sentences[i][1] <= match.start() < sentences[i][2]:
+            for drug_id in named[match.group()]:
+                hits.setdefault(drug_id, set()).add(i)
+    return {drug_id: [sentences[i] for i in sorted(found)] for drug_id, found in hits.items()}
+
+
+def _table_citation(tables: dict[str, list[Document]], fact: dict[str, Any],
+                    named: dict[str, set[str]]) -> dict[str, Any] | None:
+    """The section of an ONC table document that lists this pair, as a cited span."""
+    for owner, other in ((fact["drug_a"], fact["drug_b"]), (fact["drug_b"], fact["drug_a"])):
+        for doc in tables.get(owner, []):
+            if doc.metadata.get("severity") != fact["severity"]:
+                continue
+            partners = {p.get("name", "").lower() for p in doc.metadata.get("partners", [])
+                        if p.get("drugbank_id") == other}
+            for section in doc.sections:
+                partner = section.heading.split("+", 1)[-1].strip().lower()
+                if partner in partners or other in named.get(partner, ()):
+                    return label_citation(doc, section)
+    return None
+
+
+def _summary(a: str, b: str, facts: list[dict[str, Any]], citations: list[dict[str, Any]]) -> str:
+    if not citations and not facts:
+        return NOT_FOUND
+    parts = [f"{f['source']} interaction (severity {f['severity']})" for f in facts]
+    passages = [c for c in citations if c["kind"] == "label passage"]
+    if passages:
+        labels = sorted({c["label_of"] for c in passages})
+        parts.append(f"{len(passages)} label passage(s) of {' and '.join(labels)} name the other drug")
+    return f"{a} + {b}: " + "; ".join(parts) + "."
