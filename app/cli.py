@@ -68,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--language", choices=["en", "zh"], help="keep only evidence in this language")
     _add_data_dir(ask)
 
+    drug = sub.add_parser("drug", help="a drug card: ids, names, classes, indications, cited label sections")
+    drug.add_argument("name", help="generic, brand or Chinese name, DrugBank id or UNII")
+    drug.add_argument("--json", action="store_true", help="print the card as JSON")
+    _add_data_dir(drug)
+
+    inter = sub.add_parser("interactions", help="cited drug-drug interaction check of a medication list")
+    inter.add_argument("names", nargs="+", help="two or more medications (any language, brand or generic)")
+    inter.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_data_dir(inter)
+
     serve = sub.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -96,9 +106,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     for path in missing:
         print(f"{path}:0: no such file or folder", file=sys.stderr)
+    from app.drugs.aliases import is_alias_file
+
     paths = [p for p in args.paths if p.exists()]
     if args.paths and not paths:
         return 2
+    alias_files = [p for p in paths if is_alias_file(p)]
+    paths = [p for p in paths if p not in alias_files]
+    aliases: dict[str, int] = {}
+    alias_rejects: list[str] = []
     with Runtime.open(settings) as rt:
         indexer = Indexer(rt)
         bar = _progress_bar(0)
@@ -109,15 +125,32 @@ def cmd_index(args: argparse.Namespace) -> int:
                     bar.reset(total=total)
                 bar.update(n)
 
-            summary = indexer.index_paths(paths, progress) if paths else indexer.index_starter_knowledge(progress)
+            if paths or not alias_files:
+                summary = indexer.index_paths(paths, progress) if paths else indexer.index_starter_knowledge(progress)
+            else:
+                summary = indexer.index_paths([], progress)
         finally:
             bar.close()
-    for line in summary.rejects:
+        if alias_files:
+            from app.drugs.catalog import DrugCatalog
+
+            catalog = DrugCatalog(rt)
+            try:
+                for path in alias_files:
+                    loaded = catalog.aliases.load(path, catalog.resolver)
+                    aliases[str(path)] = loaded.added
+                    alias_rejects.extend(loaded.rejected)
+            finally:
+                catalog.close()
+    for line in [*summary.rejects, *alias_rejects]:
         print(line, file=sys.stderr)
-    summary.rejected += len(missing)
+    summary.rejected += len(missing) + len(alias_rejects)
     if args.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False))
+        print(json.dumps({**summary.to_json(), **({"aliases": aliases} if alias_files else {})},
+                         ensure_ascii=False))
     else:
+        for path_name, added in aliases.items():
+            print(f"aliases: {added} from {path_name}")
         print(
             f"indexed: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
             f"{summary.deleted} deleted, {summary.rejected} rejected; {summary.chunks_written} chunks "
@@ -315,6 +348,68 @@ def _print_answer(answer: dict[str, Any]) -> None:
               f"[{c['start']}:{c['end']}] v{c['version']})\n    \"{quote}\"")
 
 
+def cmd_drug(args: argparse.Namespace) -> int:
+    from app.drugs.service import DrugService, UnknownDrug
+    from app.runtime import Runtime
+
+    with Runtime.open(_settings(args)) as rt:
+        service = DrugService(rt)
+        try:
+            card = service.card(args.name)
+        except UnknownDrug as exc:
+            print(f"medevidence drug: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            service.close()
+    if args.json:
+        print(json.dumps(card, ensure_ascii=False))
+        return 0
+    names = card["names"]
+    print(f"{card['name']}  ({card['ids']['drugbank']}; UNII {card['ids']['unii'] or '-'})")
+    print(f"  names: {', '.join(names['en'])}; 中文: {', '.join(names['zh']) or '-'}; brands: "
+          f"{', '.join(names['brands']) or '-'}")
+    print(f"  classes: {', '.join(c['name'] for c in card['classes']) or '-'}")
+    for ind in card["indications"]:
+        print(f"  indication: {ind['disease']} ({ind['category']}; {ind['source']})")
+    for label in card["labels"]:
+        print(f"\n  {label['title']} — set id {label['set_id'] or '-'}, effective {label['effective_date'] or '-'}")
+        for sec in label["sections"]:
+            snippet = " ".join(sec["quote"].split())[:140]
+            print(f"    [{sec['kind']}] {sec['section']} [{sec['start']}:{sec['end']}] {snippet}")
+    return 0
+
+
+def cmd_interactions(args: argparse.Namespace) -> int:
+    from app.drugs.service import DrugRequestError, DrugService
+    from app.runtime import Runtime
+
+    with Runtime.open(_settings(args)) as rt:
+        service = DrugService(rt)
+        try:
+            result = service.interactions(args.names)
+        except DrugRequestError as exc:
+            print(f"medevidence interactions: {exc.field}: {exc.message}", file=sys.stderr)
+            return 2
+        finally:
+            service.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for r in result["resolved"]:
+            print(f"{r['input']} → {r['name']} ({r['drug_id']}; {r['matched_by']})")
+        for u in result["unresolved"]:
+            hint = f"; did you mean: {', '.join(u['suggestions'])}" if u["suggestions"] else ""
+            print(f"{u['input']} → not recognised{hint}")
+        for pair in result["interactions"]:
+            severity = pair["severity"] or "none found"
+            print(f"\n{pair['a']} + {pair['b']}: {severity}"
+                  f"{' (' + pair['severity_source'] + ')' if pair['severity_source'] else ''}\n  {pair['summary']}")
+            for c in pair["citations"]:
+                where = f"{c['doc_id']} {c['section']} [{c['start']}:{c['end']}]"
+                print(f"  - {where}: \"{' '.join(c['quote'].split())[:160]}\"")
+    return 2 if result["unresolved"] else 0
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from app.auth import KeyStore
 
@@ -333,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("MEDEVIDENCE_LOG_LEVEL", "WARNING"))
     args = build_parser().parse_args(argv)
     handlers = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys,
-                "search": cmd_search, "ask": cmd_ask}
+                "search": cmd_search, "ask": cmd_ask, "drug": cmd_drug, "interactions": cmd_interactions}
     from app.stores.lock import DataDirInUse
 
     try:

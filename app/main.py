@@ -10,11 +10,12 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.answer.factory import build_asker, close_asker
-from app.api import ask, documents, health, search
+from app.api import ask, documents, drugs, health, search
 from app.api.errors import install_error_handlers
 from app.auth import KeyStore
 from app.config import Settings
 from app.documents import DocumentIndexer
+from app.drugs.service import DrugService
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
 
@@ -44,11 +45,13 @@ def create_app(
         app.state.searcher = Searcher(rt)
         app.state.searcher.warm_up()
         app.state.asker = build_asker(app.state.searcher)
+        app.state.drugs = DrugService(rt)
         if settings.dev_mode:
             log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
         try:
             yield
         finally:
+            app.state.drugs.close()
             close_asker(app.state.asker)
             app.state.searcher.close()
             keys.close()
@@ -67,4 +70,5 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(ask.router)
+    app.include_router(drugs.router)
     return app

@@ -114,7 +114,8 @@ class DrugNameResolver:
         hit = self._lookup(key)
         if hit is not None:
             return Resolution(name, hit[0], hit[1])
-        parts = [p for p in _SPLIT.split(key) if p]
+        raw = unicodedata.normalize("NFKC", name).lower()
+        parts = [normalize_name(p) for p in _SPLIT.split(raw) if normalize_name(p)]
         if len(parts) > 1:
             found = [self._lookup(p) for p in parts]
             if all(found):

@@ -1,0 +1,47 @@
+"""``GET /v1/drugs/{name}`` and ``POST /v1/interactions`` (reader role): the drug assistant."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import require
+from app.api.errors import ApiError
+from app.drugs.interactions import MAX_DRUGS
+from app.drugs.service import DrugRequestError, DrugService, UnknownDrug
+
+router = APIRouter(prefix="/v1", tags=["drugs"], dependencies=[Depends(require("reader"))])
+
+
+class InteractionsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    medications: list[str] = Field(min_length=2, max_length=MAX_DRUGS,
+                                   description="Medication names: generic, brand, Chinese, DrugBank id or UNII.")
+
+
+def service(request: Request) -> DrugService:
+    return request.app.state.drugs
+
+
+@router.get("/drugs/{name}")
+def drug(name: str, drugs: Annotated[DrugService, Depends(service)]) -> dict[str, Any]:
+    """A drug card: ids, names (en, zh, brands), classes, indications, label sections as cited spans."""
+    try:
+        return drugs.card(name)
+    except UnknownDrug as exc:
+        raise ApiError(404, "unknown_drug", str(exc), "name") from None
+    except DrugRequestError as exc:
+        raise ApiError(422, "invalid_request", exc.message, exc.field) from None
+
+
+@router.post("/interactions")
+def interactions(body: InteractionsBody, drugs: Annotated[DrugService, Depends(service)]) -> dict[str, Any]:
+    """Every pair of the list: ONC-listed interactions and label passages, cited; unresolved names with
+    suggestions.  "No interaction found in the indexed knowledge" is never "safe"."""
+    try:
+        return drugs.interactions(body.medications)
+    except DrugRequestError as exc:
+        raise ApiError(422, "invalid_request", exc.message, exc.field) from None

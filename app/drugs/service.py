@@ -1,0 +1,56 @@
+"""The drug assistant's one entry point for the API and the CLI: cards and interaction checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.drugs.cards import drug_card
+from app.drugs.catalog import DrugCatalog
+from app.drugs.interactions import MAX_DRUGS, check_interactions
+from app.runtime import Runtime
+
+MAX_NAME_CHARS = 200
+
+
+class DrugRequestError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class UnknownDrug(LookupError):
+    def __init__(self, name: str, suggestions: tuple[str, ...]) -> None:
+        hint = f"; did you mean: {', '.join(suggestions)}" if suggestions else ""
+        super().__init__(f"{name!r} does not name a known drug{hint}")
+        self.name = name
+        self.suggestions = suggestions
+
+
+class DrugService:
+    def __init__(self, rt: Runtime) -> None:
+        self.catalog = DrugCatalog(rt)
+
+    def card(self, name: str) -> dict[str, Any]:
+        if not name.strip() or len(name) > MAX_NAME_CHARS:
+            raise DrugRequestError("name", f"must be 1 to {MAX_NAME_CHARS} characters")
+        result = self.catalog.resolver.resolve(name)
+        if len(result.drug_ids) != 1:
+            if result.drug_ids:  # a combination product: one card per ingredient is the caller's choice
+                names = ", ".join(self.catalog.resolver.drugs[d].name for d in result.drug_ids)
+                raise UnknownDrug(name, (names,))
+            raise UnknownDrug(name, result.suggestions)
+        return {"query": name, "matched_by": result.matched_by, **drug_card(self.catalog, result.drug_ids[0])}
+
+    def interactions(self, medications: list[str]) -> dict[str, Any]:
+        if len(medications) < 2:
+            raise DrugRequestError("medications", "give at least two medications")
+        if len(medications) > MAX_DRUGS:
+            raise DrugRequestError("medications", f"at most {MAX_DRUGS} medications")
+        for i, name in enumerate(medications):
+            if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
+                raise DrugRequestError(f"medications.{i}", f"must be 1 to {MAX_NAME_CHARS} characters")
+        return check_interactions(self.catalog, medications)
+
+    def close(self) -> None:
+        self.catalog.close()
