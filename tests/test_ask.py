@@ -251,3 +251,27 @@ def test_cli_ask_rejects_bad_arguments_before_opening_the_index(capsys: pytest.C
     code = cli_main(["ask", "What are the contraindications of warfarin?", "--json", "--k", "0"])
     assert code == 2
     assert "k: must be an integer from 1 to 20" in capsys.readouterr().err
+
+
+def test_graph_facts_enter_the_evidence_as_table_passages(extractive: Asker) -> None:
+    from app.answer.facts import fact_passages
+
+    rt = extractive.rt
+    result = extractive.searcher.search("Does amiodarone interact with clarithromycin?", 8)
+    assert result.facts and result.facts[0]["severity"] == "high"
+    extra = fact_passages(rt, result.facts, [])  # as if retrieval had missed the table
+    assert len(extra) == 1
+    chunk = extra[0].chunk
+    doc = rt.manifest.document(chunk.doc_id)
+    assert doc is not None and doc.text[chunk.start : chunk.end] == chunk.text
+    assert "amiodarone" in chunk.text.lower() and "clarithromycin" in chunk.text.lower()
+    assert fact_passages(rt, result.facts, result.hits + extra) == []
+
+
+def test_clopidogrel_omeprazole_question_cites_a_label(extractive: Asker) -> None:
+    answer = extractive.ask(AskRequest("Can Plavix be taken with omeprazole?"))
+    assert not answer["abstained"]
+    assert_grounded(answer, extractive.rt)
+    labels = [c for c in answer["citations"] if c["source_type"] == "label"]
+    assert any("omeprazole" in c["quote"].lower() and ("clopidogrel" in c["quote"].lower() or "plavix" in c["quote"].lower())
+               for c in labels), labels

@@ -20,6 +20,7 @@ from app.answer.citations import STALE, build_citations
 from app.answer.claims import complete_claims, render_claim, split_claims
 from app.answer.conversation import rewrite_follow_up
 from app.answer.evidence import Evidence, number_evidence
+from app.answer.facts import fact_passages
 from app.answer.generator import GenerationRequest, Generator, GeneratorError
 from app.answer.prompt import ABSTAIN_TOKEN, PROMPT_VERSION, answer_messages
 from app.answer.verify import CheckedClaim, Verifier
@@ -86,7 +87,10 @@ class Asker:
         language = "zh" if original.language in ("zh", "mixed") else "en"
         k = request.k or settings.answer_evidence_k
         result = self.searcher.search(rewrite.question, k, request.filters)
-        evidence = number_evidence(result.hits)
+        hits = list(result.hits)
+        if request.filters is None:  # a filtered question keeps to its filters
+            hits += fact_passages(self.rt, result.facts, hits)
+        evidence = number_evidence(hits)
         retrieve_ms = (time.perf_counter() - t0) * 1000
         yield "evidence", {"evidence": [ev.to_json() for ev in evidence], "facts": result.facts,
                            "standalone_question": rewrite.question}

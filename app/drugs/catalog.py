@@ -11,12 +11,44 @@ import threading
 from collections.abc import Sequence
 
 from app.drugs.aliases import AliasStore
-from app.drugs.names import DrugNameResolver
+from app.drugs.names import DrugNameResolver, normalize_name
 from app.drugs.sections import section_kind
 from app.graph_model import GraphKnowledge
 from app.model import Document, Section
 from app.runtime import Runtime
 from app.text.sentences import sentence_spans
+
+
+def label_brands(rt: Runtime, knowledge: GraphKnowledge) -> dict[str, list[str]]:
+    """Brand names of the indexed labels → drug ids, through each label's generic name
+    ("PLAVIX" → "clopidogrel bisulfate" → clopidogrel)."""
+    base = DrugNameResolver(knowledge)
+    brands: dict[str, list[str]] = {}
+    for doc in rt.manifest.documents_of_type("label"):
+        names = doc.metadata.get("brand_names") or [doc.metadata.get("brand_name")]
+        generic = doc.metadata.get("generic_name")
+        if not isinstance(generic, str) or not isinstance(names, list):
+            continue
+        target = base.resolve(generic)
+        for brand in names:
+            if target.resolved and isinstance(brand, str) and normalize_name(brand) != normalize_name(generic):
+                brands.setdefault(brand, []).extend(target.drug_ids)
+    return brands
+
+
+def local_drug_names(rt: Runtime, knowledge: GraphKnowledge) -> dict[str, list[str]]:
+    """Drug id → names the graph lacks: brands of the indexed labels and hospital aliases (for entity linking)."""
+    out: dict[str, list[str]] = {}
+    for brand, ids in label_brands(rt, knowledge).items():
+        for drug_id in dict.fromkeys(ids):
+            out.setdefault(drug_id, []).append(brand)
+    store = AliasStore(rt.settings.aliases_path)
+    try:
+        for alias, drug_id in store.all().items():
+            out.setdefault(drug_id, []).append(alias)
+    finally:
+        store.close()
+    return out
 
 
 class DrugCatalog:
@@ -49,18 +81,7 @@ class DrugCatalog:
             return self._resolver
 
     def _build(self) -> DrugNameResolver:
-        """Generic names first, then label brand names resolved through their labels' generic names."""
-        base = DrugNameResolver(self.knowledge)
-        label_brands: dict[str, list[str]] = {}
-        for doc in self.rt.manifest.documents_of_type("label"):
-            brand = doc.metadata.get("brand_name")
-            generic = doc.metadata.get("generic_name")
-            if not isinstance(brand, str) or not isinstance(generic, str):
-                continue
-            target = base.resolve(generic)
-            if target.resolved:
-                label_brands.setdefault(brand, []).extend(target.drug_ids)
-        return DrugNameResolver(self.knowledge, label_brands, self.aliases.all())
+        return DrugNameResolver(self.knowledge, label_brands(self.rt, self.knowledge), self.aliases.all())
 
     def _generation(self) -> str:
         generation = self.rt.manifest.index_version()

@@ -1,0 +1,46 @@
+"""Graph facts as citable evidence: an interaction between the question's drugs that the knowledge graph
+lists enters the answer's evidence as the passage of the interaction table that states it, when retrieval
+did not already bring that passage.  The fact is then cited like any passage — a span of a stored document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.retrieval.fusion import ChannelRank, FusedHit
+from app.runtime import Runtime
+
+TABLE_IDS = {"high": "onc-high:{}", "low": "onc-low:{}"}  # the ONC interaction table documents, per drug
+
+
+def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[FusedHit]) -> list[FusedHit]:
+    """Passages stating the facts that ``hits`` lack (at most one per fact)."""
+    have = {h.chunk.chunk_id for h in hits}
+    extra: list[FusedHit] = []
+    for fact in facts:
+        if any(cid in have for cid in fact.get("evidence_chunk_ids", [])):
+            continue
+        template = TABLE_IDS.get(str(fact["severity"]))
+        if template is None:
+            continue
+        for owner, partner in ((fact["drug_a"], fact["name_b"]), (fact["drug_b"], fact["name_a"])):
+            hit = _stating_chunk(rt, template.format(owner), str(partner))
+            if hit is not None and hit.chunk.chunk_id not in have:
+                extra.append(hit)
+                have.add(hit.chunk.chunk_id)
+                break
+    return extra
+
+
+def _stating_chunk(rt: Runtime, doc_id: str, partner: str) -> FusedHit | None:
+    doc = rt.manifest.document(doc_id)
+    if doc is None:
+        return None
+    section = next((s for s in doc.sections if s.heading.lower().endswith(f"+ {partner.lower()}")), None)
+    if section is None:
+        return None
+    chunks = rt.vectors.get_chunks(sorted(rt.manifest.chunk_ids([doc_id])))
+    for chunk in chunks:
+        if chunk.version == doc.version and chunk.start <= section.start < chunk.end:
+            return FusedHit(chunk, 0.0, {"graph": ChannelRank(1, 1.0)})
+    return None
