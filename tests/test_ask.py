@@ -273,5 +273,5 @@ def test_clopidogrel_omeprazole_question_cites_a_label(extractive: Asker) -> Non
     assert not answer["abstained"]
     assert_grounded(answer, extractive.rt)
     labels = [c for c in answer["citations"] if c["source_type"] == "label"]
-    assert any("omeprazole" in c["quote"].lower() and ("clopidogrel" in c["quote"].lower() or "plavix" in c["quote"].lower())
-               for c in labels), labels
+    quotes = [c["quote"].lower() for c in labels]
+    assert any("omeprazole" in q and ("clopidogrel" in q or "plavix" in q) for q in quotes), labels
