@@ -46,6 +46,7 @@ def create_app(
         app.state.searcher.warm_up()
         app.state.asker = build_asker(app.state.searcher)
         app.state.drugs = DrugService(rt)
+        app.state.drugs.warm_up()
         if settings.dev_mode:
             log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
         try:

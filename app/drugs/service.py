@@ -31,6 +31,10 @@ class DrugService:
     def __init__(self, rt: Runtime) -> None:
         self.catalog = DrugCatalog(rt)
 
+    def warm_up(self) -> None:
+        """Build the name resolver now (about a second), not on the first request."""
+        _ = self.catalog.resolver
+
     def card(self, name: str) -> dict[str, Any]:
         if not name.strip() or len(name) > MAX_NAME_CHARS:
             raise DrugRequestError("name", f"must be 1 to {MAX_NAME_CHARS} characters")
