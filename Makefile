@@ -11,7 +11,11 @@ WHEELS    ?= $(HOME)/.cache/medevidence/wheels
 LLAMA_CPP := 0.3.36
 LLM_STAMP := $(VENV)/.llm-test-deps
 
-.PHONY: setup run test lint bench knowledge llm-test-deps
+# The browser tests drive Debian's Chromium with Playwright (test tools cannot download a browser here)
+# and check accessibility with axe-core from npm (package.json; node_modules is not committed).
+BROWSER_STAMP := $(VENV)/.browser-test-deps
+
+.PHONY: setup run test lint bench knowledge llm-test-deps browser-test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +28,7 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/medevidence index
+	@echo "MedEvidence: open http://127.0.0.1:8000/"
 	MEDEVIDENCE_DEV_MODE=1 $(BIN)/medevidence serve --host 127.0.0.1 --port 8000
 
 $(LLM_STAMP): $(STAMP)
@@ -36,8 +41,15 @@ $(LLM_STAMP): $(STAMP)
 
 llm-test-deps: $(LLM_STAMP)
 
-test: setup llm-test-deps
-	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 $(BIN)/python -m pytest
+$(BROWSER_STAMP): $(STAMP) package.json
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+	npm install --no-audit --no-fund --silent
+	touch $(BROWSER_STAMP)
+
+browser-test-deps: $(BROWSER_STAMP)
+
+test: setup llm-test-deps browser-test-deps
+	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 MEDEVIDENCE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check app indexers tests benchmarks

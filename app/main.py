@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.answer.factory import build_asker, close_asker
-from app.api import ask, documents, drugs, health, search
+from app.api import ask, documents, drugs, health, search, web
 from app.api.errors import install_error_handlers
 from app.auth import KeyStore
 from app.config import Settings
@@ -72,4 +73,6 @@ def create_app(
     app.include_router(search.router)
     app.include_router(ask.router)
     app.include_router(drugs.router)
+    app.include_router(web.router)
+    app.mount("/assets", StaticFiles(directory=web.ASSETS), name="assets")
     return app

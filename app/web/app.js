@@ -1,0 +1,281 @@
+// MedEvidence clinician page: ask (streamed, cited), evidence cards, drug cards, interaction checks.
+// No framework, no external request: everything this page loads comes from this server.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const metrics = (window.__medevidence = { submitAt: 0, firstEvidenceMs: null, firstDeltaMs: null, doneMs: null });
+
+function headers(json = true) {
+  const h = json ? { "Content-Type": "application/json" } : {};
+  const key = $("#api-key").value.trim();
+  if (key) h.Authorization = "Bearer " + key;
+  return h;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    const e = body.error || {};
+    return `${e.message || response.statusText}${e.field ? ` (${e.field})` : ""}`;
+  } catch (_) {
+    return `${response.status} ${response.statusText}`;
+  }
+}
+
+// -- tabs -------------------------------------------------------------------------------------
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+function selectTab(tab) {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+    document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+  }
+  tab.focus();
+}
+for (const tab of tabs) {
+  tab.addEventListener("click", () => selectTab(tab));
+  tab.addEventListener("keydown", (ev) => {
+    const i = tabs.indexOf(tab);
+    if (ev.key === "ArrowRight") selectTab(tabs[(i + 1) % tabs.length]);
+    if (ev.key === "ArrowLeft") selectTab(tabs[(i - 1 + tabs.length) % tabs.length]);
+  });
+}
+
+// -- evidence cards ---------------------------------------------------------------------------
+const evidenceByN = new Map();
+
+function sourceLink(ev) {
+  if (!ev.url) return null;
+  const label = ev.doc_id.startsWith("pubmedqa:") ? `PubMed ${ev.doc_id.split(":")[1]}`
+    : ev.url.includes("setid=") ? `DailyMed ${ev.url.split("setid=")[1].slice(0, 8)}…` : "source";
+  return el("a", { href: ev.url, rel: "noopener noreferrer", target: "_blank" }, label);
+}
+
+function whyRetrieved(channels) {
+  const parts = Object.entries(channels || {}).filter(([, v]) => v).map(([k, v]) => `${k} #${Math.round(v.rank)}`);
+  return parts.length ? `why retrieved: ${parts.join(", ")}` : "";
+}
+
+function renderEvidence(list) {
+  const ol = $("#evidence");
+  ol.replaceChildren();
+  evidenceByN.clear();
+  $("#evidence-heading").hidden = list.length === 0;
+  for (const ev of list) {
+    const passage = el("p", { class: "passage" }, ev.text);
+    const card = el("li", { class: "card", id: `ev-${ev.n}`, tabindex: "-1", "aria-label": `Evidence ${ev.n}` },
+      el("h3", {}, `[${ev.n}] ${ev.title}`),
+      el("div", { class: "meta" },
+        el("span", { class: `badge ${ev.source_type}` }, ev.source_type),
+        el("span", {}, ev.section),
+        ev.published ? el("span", {}, ev.published) : null,
+        el("span", {}, ev.evidence_level),
+        sourceLink(ev)),
+      passage,
+      el("div", { class: "why" }, whyRetrieved(ev.channels)));
+    evidenceByN.set(ev.n, { ev, card, passage });
+    ol.append(card);
+  }
+}
+
+function highlightQuotes(citations) {
+  for (const c of citations) {
+    const item = evidenceByN.get(c.n);
+    if (!item) continue;
+    const text = item.ev.text;
+    const a = c.start - item.ev.start;
+    const b = c.end - item.ev.start;
+    if (a < 0 || b > text.length || text.slice(a, b) !== c.quote) continue; // never mark what is not the quote
+    item.passage.replaceChildren(text.slice(0, a), el("mark", {}, text.slice(a, b)), text.slice(b));
+    const copy = el("button", { type: "button", class: "link", "aria-label": `Copy citation ${c.n}` }, "copy citation");
+    copy.addEventListener("click", () => copyCitation(c, copy));
+    item.card.append(copy);
+  }
+}
+
+function copyCitation(c, button) {
+  const text = `"${c.quote}" — ${c.title}, ${c.section} (${c.doc_id}, version ${c.version}, chars ${c.start}-${c.end})` +
+    (c.url ? ` ${c.url}` : "");
+  const done = () => { button.textContent = "copied"; };
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, done);
+  else { const t = el("textarea", {}, text); document.body.append(t); t.select(); document.execCommand("copy"); t.remove(); done(); }
+}
+
+function focusEvidence(n, scroll) {
+  for (const { card } of evidenceByN.values()) card.classList.remove("active");
+  const item = evidenceByN.get(n);
+  if (!item) return;
+  item.card.classList.add("active");
+  if (scroll) { item.card.scrollIntoView({ behavior: "smooth", block: "center" }); item.card.focus({ preventScroll: true }); }
+}
+
+// -- the answer, streamed ------------------------------------------------------------------------
+function appendAnswer(text) {
+  const answer = $("#answer");
+  const re = /\[(\d{1,3})\]/g;
+  let last = 0;
+  for (let m; (m = re.exec(text));) {
+    if (m.index > last) answer.append(text.slice(last, m.index));
+    const n = Number(m[1]);
+    const cite = el("button", { type: "button", class: "cite", "aria-label": `Show evidence ${n}`, "data-n": n }, `[${n}]`);
+    cite.addEventListener("click", () => focusEvidence(n, true));
+    cite.addEventListener("mouseenter", () => focusEvidence(n, false));
+    answer.append(cite);
+    last = re.lastIndex;
+  }
+  if (last < text.length) answer.append(text.slice(last));
+}
+
+function readFilters(form) {
+  const types = [...form.querySelectorAll('input[name="source_type"]:checked')].map((i) => i.value);
+  const f = {};
+  if (types.length) f.source_type = types;
+  if ($("#published-from").value) f.published_from = $("#published-from").value;
+  if ($("#language").value) f.language = $("#language").value;
+  return Object.keys(f).length ? f : null;
+}
+
+async function ask(question, filters) {
+  const status = $("#status");
+  const answer = $("#answer");
+  status.className = "status";
+  status.textContent = "Searching the evidence…";
+  answer.replaceChildren();
+  answer.hidden = true;
+  answer.classList.remove("abstained");
+  $("#trace").hidden = true;
+  renderEvidence([]);
+  metrics.submitAt = performance.now();
+  metrics.firstEvidenceMs = metrics.firstDeltaMs = metrics.doneMs = null;
+  const body = { question, stream: true };
+  if (filters) body.filters = filters;
+  const response = await fetch("/v1/ask", { method: "POST", headers: { ...headers(), Accept: "text/event-stream" },
+                                            body: JSON.stringify(body) });
+  if (!response.ok) { status.className = "status warn"; status.textContent = await errorText(response); return; }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const name = (block.match(/^event: (.*)$/m) || [])[1];
+      const data = (block.match(/^data: (.*)$/m) || [])[1];
+      if (name && data) handleEvent(name, JSON.parse(data));
+    }
+  }
+}
+
+function handleEvent(name, data) {
+  const status = $("#status");
+  const answer = $("#answer");
+  if (name === "evidence") {
+    renderEvidence(data.evidence);
+    metrics.firstEvidenceMs = performance.now() - metrics.submitAt;
+    status.textContent = `${data.evidence.length} passages found; writing a cited answer…`;
+  } else if (name === "delta") {
+    if (metrics.firstDeltaMs === null) metrics.firstDeltaMs = performance.now() - metrics.submitAt;
+    answer.hidden = false;
+    appendAnswer(data.text);
+  } else if (name === "citations") {
+    highlightQuotes(data.citations);
+  } else if (name === "done") {
+    metrics.doneMs = performance.now() - metrics.submitAt;
+    const parts = [`${data.mode === "llm" ? `written by ${data.model}` : "quoted from the evidence (extractive)"}`];
+    if (data.degraded) parts.push("the language model was unavailable, so the answer quotes the evidence");
+    if (data.abstained) { parts.push(`no answer: ${data.abstain_reason}`); answer.classList.add("abstained"); }
+    status.className = data.degraded || data.abstained ? "status warn" : "status";
+    status.textContent = parts.join(" · ");
+    const trace = $("#trace");
+    trace.replaceChildren("Trace: ", el("a", { href: `/v1/answers/${data.answer_id}`, target: "_blank" }, data.answer_id),
+      ` · ${data.citations.length} citations · ${Math.round(data.timings_ms.total)} ms`);
+    trace.hidden = false;
+    document.body.dataset.answerState = data.abstained ? "abstained" : "answered";
+  } else if (name === "error") {
+    status.className = "status warn";
+    status.textContent = `The answer failed: ${data.error.message}`;
+    document.body.dataset.answerState = "error";
+  }
+}
+
+$("#ask-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  document.body.dataset.answerState = "pending";
+  const question = $("#question").value.trim();
+  if (question) ask(question, readFilters(ev.target)).catch((e) => {
+    $("#status").className = "status warn";
+    $("#status").textContent = `The answer failed: ${e.message}`;
+    document.body.dataset.answerState = "error";
+  });
+});
+
+// -- drugs ---------------------------------------------------------------------------------------
+function citationBlock(c) {
+  return el("blockquote", {}, c.quote, el("br"),
+    el("small", {}, `${c.title} — ${c.section} (${c.doc_id} [${c.start}:${c.end}]${c.effective_date ? `, ${c.effective_date}` : ""})`));
+}
+
+$("#drug-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const status = $("#drug-status");
+  const out = $("#drug-card");
+  out.replaceChildren();
+  const name = $("#drug-name").value.trim();
+  const response = await fetch(`/v1/drugs/${encodeURIComponent(name)}`, { headers: headers(false) });
+  if (!response.ok) { status.textContent = await errorText(response); return; }
+  const card = await response.json();
+  status.textContent = `${name} → ${card.name} (${card.matched_by})`;
+  out.append(el("div", { class: "card" },
+    el("h3", {}, `${card.name} · ${card.ids.drugbank}${card.ids.unii ? ` · UNII ${card.ids.unii}` : ""}`),
+    el("p", { class: "meta" }, `names: ${card.names.en.join(", ")}; 中文: ${card.names.zh.join("、") || "—"}; brands: ${card.names.brands.join(", ") || "—"}`),
+    el("p", { class: "meta" }, `classes: ${card.classes.map((c) => c.name).join(", ") || "—"}`),
+    el("p", { class: "meta" }, `indications: ${card.indications.map((i) => `${i.disease} (${i.category})`).join("; ") || "—"}`),
+    card.labels.map((label) => el("details", {},
+      el("summary", {}, `${label.title}${label.effective_date ? ` — effective ${label.effective_date}` : ""}`),
+      label.sections.map((s) => el("details", {}, el("summary", {}, `${s.kind.replace("_", " ")}: ${s.section}`), citationBlock(s)))))));
+});
+
+$("#interactions-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const status = $("#drug-status");
+  const out = $("#interactions");
+  out.replaceChildren();
+  const medications = $("#medications").value.split(/[\n,;，；、]+/).map((s) => s.trim()).filter(Boolean);
+  const response = await fetch("/v1/interactions", { method: "POST", headers: headers(), body: JSON.stringify({ medications }) });
+  if (!response.ok) { status.textContent = await errorText(response); return; }
+  const result = await response.json();
+  const unresolved = result.unresolved.map((u) => `${u.input}${u.suggestions.length ? ` (did you mean ${u.suggestions.join(", ")}?)` : ""}`);
+  status.textContent = `${result.resolved.map((r) => `${r.input} → ${r.name}`).join("; ")}` +
+    (unresolved.length ? ` · not recognised: ${unresolved.join("; ")}` : "");
+  const rows = result.interactions.map((p) => {
+    const sev = p.severity || "none";
+    return el("tr", { class: `sev-${sev}` },
+      el("td", {}, `${p.a} + ${p.b}`),
+      el("td", {}, el("span", { class: `sev ${sev}` }, p.severity || "none found"), el("br"), el("small", {}, p.severity_source || "")),
+      el("td", {}, el("details", {}, el("summary", {}, p.summary), p.citations.map((c) =>
+        c.quote ? citationBlock(c) : el("blockquote", {}, `${c.source}: ${c.reference}`)))));
+  });
+  out.append(el("table", { id: "interaction-table" },
+    el("caption", { class: "visually-hidden" }, "Interactions by pair"),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Pair"), el("th", { scope: "col" }, "Severity"),
+      el("th", { scope: "col" }, "Evidence"))),
+    el("tbody", {}, rows)));
+});

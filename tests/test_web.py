@@ -1,0 +1,164 @@
+"""The clinician page in a real browser: Debian's Chromium driven by Playwright, against the app on loopback.
+
+Screenshots go to ``artifacts/screenshots/`` (CI keeps them).  Timings and page weight are printed, not
+asserted (benchmarks, not timing tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from app.main import create_app
+from app.runtime import Runtime
+
+from .conftest import ROOT
+from .test_api import _free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "artifacts" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+REQUIRED_ENV = "MEDEVIDENCE_REQUIRE_BROWSER"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+
+
+def _require(ok: bool, reason: str) -> None:
+    if not ok:
+        if os.environ.get(REQUIRED_ENV) == "1":
+            pytest.fail(f"{REQUIRED_ENV}=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def site(starter_runtime: Runtime) -> Iterator[str]:
+    settings = starter_runtime.settings.model_copy(update={"dev_mode": True})
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=starter_runtime), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 180
+    while not server.started and time.time() < deadline:
+        time.sleep(0.1)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require(False, "playwright is not installed")
+        raise
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.requests = []  # type: ignore[attr-defined]
+    page.on("request", lambda r: page.requests.append(r.url))  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def _local_only(page: Any, site: str) -> None:
+    outside = [u for u in page.requests if not (u.startswith(site) or u.startswith("data:"))]
+    assert outside == [], outside
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_ask_shows_a_cited_answer_and_highlights_on_click(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    weight = page.evaluate("performance.getEntriesByType('resource').reduce((s, r) => s + r.transferSize, 0)"
+                           " + performance.getEntriesByType('navigation')[0].transferSize")
+    assert page.get_by_role("note").inner_text().startswith("Clinical decision support only")
+    page.get_by_label("Question (Chinese or English)").fill("What are the contraindications of warfarin?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-answer-state='answered']", timeout=120_000)
+    metrics = page.evaluate("window.__medevidence")
+    cites = page.locator("#answer .cite")
+    assert cites.count() >= 1
+    n = cites.first.get_attribute("data-n")
+    cites.first.click()
+    card = page.locator(f"#ev-{n}")
+    assert "active" in (card.get_attribute("class") or "")
+    mark = card.locator("mark")
+    assert mark.count() == 1 and len(mark.inner_text()) > 10
+    assert page.locator("#trace a").get_attribute("href").startswith("/v1/answers/")
+    assert "contraindicated" in page.locator("#answer").inner_text().lower()
+    _shot(page, "cited-answer.png")
+    _local_only(page, site)
+    print(json.dumps({"page_weight_bytes": weight, "first_evidence_ms": round(metrics["firstEvidenceMs"]),
+                      "first_delta_ms": round(metrics["firstDeltaMs"]), "done_ms": round(metrics["doneMs"])}))
+    assert weight <= 250_000
+
+
+def test_abstention_is_shown_plainly(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    page.get_by_label("Question (Chinese or English)").fill("How far is the Andromeda galaxy?")
+    page.get_by_role("button", name="Ask").click()
+    page.wait_for_selector("body[data-answer-state='abstained']", timeout=120_000)
+    assert "no answer" in page.locator("#status").inner_text()
+    assert "does not answer" in page.locator("#answer").inner_text()
+
+
+def test_interaction_checker_with_chinese_and_english_names(page: Any, site: str) -> None:
+    page.goto(site + "/")
+    page.get_by_role("tab", name="Drugs").click()
+    page.get_by_label("Interaction check").fill("华法林\nAspirin\nsimvastatin\nclarithromycin")
+    page.get_by_role("button", name="Check interactions").click()
+    page.wait_for_selector("#interaction-table")
+    rows = page.locator("#interaction-table tbody tr")
+    assert rows.count() == 6
+    first = rows.first
+    assert "sev-high" in (first.get_attribute("class") or "")
+    assert "Simvastatin + Clarithromycin" in first.inner_text()
+    warfarin = page.locator("#interaction-table tr", has_text="Warfarin + Acetylsalicylic acid")
+    warfarin.locator("summary").click()
+    assert "bleeding" in warfarin.locator("blockquote").first.inner_text().lower() or warfarin.locator(
+        "blockquote").count() > 1
+    assert "华法林 → Warfarin" in page.locator("#drug-status").inner_text()
+    _shot(page, "interaction-table.png")
+    _local_only(page, site)
+
+
+def test_keyboard_tabs_and_accessibility(browser: Any, site: str) -> None:
+    context = browser.new_context(bypass_csp=True)  # the page's CSP forbids injected scripts such as axe
+    page = context.new_page()
+    page.goto(site + "/")
+    assert "default-src 'self'" in (page.request.get(site + "/").headers.get("content-security-policy") or "")
+    page.get_by_role("tab", name="Ask").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_role("tab", name="Drugs").get_attribute("aria-selected") == "true"
+    page.keyboard.press("ArrowLeft")
+    assert page.get_by_role("tab", name="Ask").get_attribute("aria-selected") == "true"
+    _require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
+    serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+    context.close()
+    assert serious == [], serious
