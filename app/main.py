@@ -45,7 +45,7 @@ def create_app(
         app.state.indexer = indexer_factory(rt) if indexer_factory is not None else None
         app.state.searcher = Searcher(rt)
         app.state.searcher.warm_up()
-        app.state.asker = build_asker(app.state.searcher)
+        app.state.asker = build_asker(app.state.searcher, settings=settings)
         app.state.drugs = DrugService(rt)
         app.state.drugs.warm_up()
         if settings.dev_mode:

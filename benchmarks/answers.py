@@ -21,6 +21,7 @@ import json
 import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -170,7 +171,10 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=60, help="held-out MedQuAD + PubMedQA questions")
     parser.add_argument("--overhead-runs", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--parts", default="extractive,llm,overhead",
+                        help="which parts to run; the others keep their figures from an earlier answers.json")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     from tests.llama_server import llama_server, unavailable_reason
 
     settings = Settings(data_dir=args.data_dir)
@@ -178,30 +182,35 @@ def main() -> int:
     heldout = _jsonl("medquad_heldout", args.questions // 2)
     questions = heldout + _jsonl("pubmedqa_dev", args.questions // 2) + CLINICAL
     ooc = _out_of_corpus()
-    report: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": 2},
-                              "settings": {"answer_min_relevance": settings.answer_min_relevance,
-                                           "support_threshold": settings.support_threshold}}
+    previous = args.out / "answers.json"
+    report: dict[str, Any] = json.loads(previous.read_text(encoding="utf-8")) if previous.exists() else {}
+    report.update({"machine": {"python": platform.python_version(), "cpus": 2},
+                   "settings": {"answer_min_relevance": settings.answer_min_relevance,
+                                "support_threshold": settings.support_threshold}})
     with Runtime.open(settings) as rt:
         searcher = Searcher(rt)
         searcher.warm_up()
-        extractive = build_asker(searcher)
-        report["extractive"] = quality(extractive, rt, questions, ooc, heldout)
-        close_asker(extractive)
-        print(json.dumps(report["extractive"]), file=sys.stderr)
+        if "extractive" in parts:
+            extractive = build_asker(searcher)
+            report["extractive"] = quality(extractive, rt, questions, ooc, heldout)
+            close_asker(extractive)
+            print(json.dumps(report["extractive"]), file=sys.stderr)
         reason = unavailable_reason()
         if reason:
             report["llm"] = {"skipped": reason}
-        else:
-            log = args.out / "llama_server.log"
+        if not reason and parts & {"llm", "overhead"}:
+            log = Path(tempfile.gettempdir()) / "medevidence-llama-server.log"
             with llama_server(log) as url:
                 llm_settings = settings.model_copy(update={"llm_url": url, "llm_max_tokens": 160,
                                                            "llm_timeout_s": 300.0, "llm_total_timeout_s": 600.0})
-                asker = build_asker(searcher, generator=OpenAICompatibleGenerator(llm_settings))
-                report["llm"] = quality(asker, rt, CLINICAL + heldout[:10], ooc, heldout)
-                report["llm"]["model"] = asker.generator.model_id()
-                close_asker(asker)
-                print(json.dumps(report["llm"]), file=sys.stderr)
-                report["overhead"] = overhead(settings, rt, url, CLINICAL[: args.overhead_runs])
+                if "llm" in parts:
+                    asker = build_asker(searcher, generator=OpenAICompatibleGenerator(llm_settings))
+                    report["llm"] = quality(asker, rt, CLINICAL + heldout[:10], ooc, heldout)
+                    report["llm"]["model"] = asker.generator.model_id()
+                    close_asker(asker)
+                    print(json.dumps(report["llm"]), file=sys.stderr)
+                if "overhead" in parts:
+                    report["overhead"] = overhead(settings, rt, url, CLINICAL[: args.overhead_runs])
             log.unlink(missing_ok=True)
         searcher.close()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from app.answer.extractive import ExtractiveGenerator
 from app.answer.generator import Generator
 from app.answer.llm import OpenAICompatibleGenerator
 from app.answer.verify import Verifier
+from app.config import Settings
 from app.retrieval.search import Searcher
 from app.stores.traces import TraceStore, default_url
 from app.text.embedding import MemoEmbedder
@@ -25,9 +26,10 @@ def english_rendering(searcher: Searcher) -> Callable[[str], str]:
     return render
 
 
-def build_asker(searcher: Searcher, generator: Generator | None = None) -> Asker:
+def build_asker(searcher: Searcher, generator: Generator | None = None, settings: Settings | None = None) -> Asker:
+    """``settings``: the service's settings (default: the runtime's); they choose the generator."""
     rt = searcher.rt
-    settings = rt.settings
+    settings = settings or rt.settings
     to_english = english_rendering(searcher)
     embed = MemoEmbedder(rt.embedder.encode_texts, rt.embedder.dim)
     tokens = rt.analyzer.tokens
