@@ -57,6 +57,9 @@ class _Run:
         self.errors: list[str] = []
         self.verify_ms = 0.0
         self.first_delta_ms: float | None = None
+        self.generator_start: float | None = None  # perf_counter when the generator was called
+        self.text_at = 0.0  # perf_counter when the latest answer text arrived from it
+        self.first_text_ms: float | None = None  # the generator's own time to the text of the first delta
 
 
 class Asker:
@@ -125,6 +128,8 @@ class Asker:
                               else "no claim of the answer is supported by the evidence")
         citations = build_citations(run.claims, evidence, self._document)
         if abstain_reason is not None:
+            if run.generator_start is not None:  # the abstention waited for the whole output
+                run.first_text_ms = round((run.text_at - run.generator_start) * 1000, 1)
             text = ABSTENTION[language]
             yield "delta", {"text": text}
             answer = text
@@ -148,6 +153,7 @@ class Asker:
             "prompt_version": PROMPT_VERSION,
             "timings_ms": {"retrieve": round(retrieve_ms, 1), "generate": round(generate_ms, 1),
                            "verify": round(run.verify_ms, 1), "first_delta": run.first_delta_ms,
+                           "generator_first_text": run.first_text_ms,
                            "total": round((time.perf_counter() - t0) * 1000, 1)},
         }
         if request.include_reasoning:
@@ -177,7 +183,10 @@ class Asker:
     # -- generation with claim-by-claim verification ---------------------------------------
     def _generate(self, generator: Generator, request: GenerationRequest, evidence: Sequence[Evidence], run: _Run,
                   include_reasoning: bool, t0: float) -> Iterator[Event]:
+        run.generator_start = time.perf_counter()
+        run.text_at = run.generator_start
         for event in generator.generate(request):
+            run.text_at = time.perf_counter()
             if event.kind == "reasoning":
                 run.reasoning += event.text
                 if include_reasoning:
@@ -204,6 +213,8 @@ class Asker:
                 text = render_claim(claim.text, claim.citations)
                 if run.first_delta_ms is None:
                     run.first_delta_ms = round((time.perf_counter() - t0) * 1000, 1)
+                    if run.generator_start is not None:
+                        run.first_text_ms = round((run.text_at - run.generator_start) * 1000, 1)
                 run.sent.append(text)
                 yield "delta", {"text": text + _separator(text)}
             elif claim.supported:
