@@ -194,6 +194,7 @@ class Asker:
                 continue
             run.raw += event.text
             yield from self._verify_ready(run, evidence, request.language, final=False, t0=t0)
+        run.text_at = time.perf_counter()  # the stream has ended: the last claim is complete only now
         yield from self._verify_ready(run, evidence, request.language, final=True, t0=t0)
 
     def _verify_ready(self, run: _Run, evidence: Sequence[Evidence], language: str, final: bool,
