@@ -348,19 +348,26 @@ def _print_answer(answer: dict[str, Any]) -> None:
               f"[{c['start']}:{c['end']}] v{c['version']})\n    \"{quote}\"")
 
 
-def cmd_drug(args: argparse.Namespace) -> int:
-    from app.drugs.service import DrugService, UnknownDrug
+def _drug_call(args: argparse.Namespace, command: str, call: Any) -> tuple[int, Any]:
+    """Run one drug-service call on the data dir; a request it refuses is exit status 2 with the reason."""
+    from app.drugs.service import DrugRequestError, DrugService, UnknownDrug
     from app.runtime import Runtime
 
     with Runtime.open(_settings(args)) as rt:
         service = DrugService(rt)
         try:
-            card = service.card(args.name)
-        except UnknownDrug as exc:
-            print(f"medevidence drug: {exc}", file=sys.stderr)
-            return 2
+            return 0, call(service)
+        except (UnknownDrug, DrugRequestError) as exc:
+            print(f"medevidence {command}: {exc}", file=sys.stderr)
+            return 2, None
         finally:
             service.close()
+
+
+def cmd_drug(args: argparse.Namespace) -> int:
+    code, card = _drug_call(args, "drug", lambda service: service.card(args.name))
+    if code:
+        return code
     if args.json:
         print(json.dumps(card, ensure_ascii=False))
         return 0
@@ -380,18 +387,9 @@ def cmd_drug(args: argparse.Namespace) -> int:
 
 
 def cmd_interactions(args: argparse.Namespace) -> int:
-    from app.drugs.service import DrugRequestError, DrugService
-    from app.runtime import Runtime
-
-    with Runtime.open(_settings(args)) as rt:
-        service = DrugService(rt)
-        try:
-            result = service.interactions(args.names)
-        except DrugRequestError as exc:
-            print(f"medevidence interactions: {exc.field}: {exc.message}", file=sys.stderr)
-            return 2
-        finally:
-            service.close()
+    code, result = _drug_call(args, "interactions", lambda service: service.interactions(args.names))
+    if code:
+        return code
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

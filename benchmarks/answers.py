@@ -24,7 +24,6 @@ import platform
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -89,23 +88,13 @@ def quality(asker: Any, rt: Runtime, questions: list[str], ooc: list[str], heldo
 
 
 def overhead(settings: Settings, rt: Runtime, llm_url: str, questions: list[str]) -> dict[str, Any]:
-    import uvicorn
-
     from app.main import create_app
-    from tests.test_api import _free_port
+    from tests.http_server import serving
 
     llm_settings = settings.model_copy(update={"llm_url": llm_url, "llm_max_tokens": 160, "dev_mode": True,
                                                "llm_timeout_s": 300.0, "llm_total_timeout_s": 600.0})
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(llm_settings, runtime=rt), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.1)
-    base = f"http://127.0.0.1:{port}"
     rows = []
-    try:
+    with serving(create_app(llm_settings, runtime=rt)) as base:
         httpx.post(f"{base}/v1/ask", json={"question": "warfarin dose"}, timeout=600)  # warm-up
         for q in questions:
             t0 = time.perf_counter()
@@ -125,9 +114,6 @@ def overhead(settings: Settings, rt: Runtime, llm_url: str, questions: list[str]
                          "llm_own_ms": own, "overhead_ms": round(first_delta - own, 1),
                          "retrieve_ms": done["timings_ms"]["retrieve"], "verify_ms": done["timings_ms"]["verify"]})
             print(json.dumps(rows[-1], ensure_ascii=False), file=sys.stderr)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
     overheads = [r["overhead_ms"] for r in rows]
     return {"runs": rows, "overhead_p50_ms": statistics.median(overheads), "overhead_max_ms": max(overheads),
             "answered": sum(not r["abstained"] for r in rows)}

@@ -14,7 +14,6 @@ import itertools
 import json
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -88,30 +87,18 @@ def main() -> int:
 
 
 def _rest(settings: Settings, rt: Runtime, runs: int) -> dict[str, float]:
-    import uvicorn
-
     from app.main import create_app
-    from tests.test_api import _free_port
+    from tests.http_server import serving
 
-    port = _free_port()
-    app = create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.1)
-    url = f"http://127.0.0.1:{port}/v1/interactions"
-    try:
-        with httpx.Client(timeout=60) as client:
+    with serving(create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)) as base, \
+            httpx.Client(timeout=60) as client:
+        url = f"{base}/v1/interactions"
+        client.post(url, json={"medications": MEDICATIONS}).raise_for_status()
+        samples = []
+        for _ in range(runs):
+            t = time.perf_counter()
             client.post(url, json={"medications": MEDICATIONS}).raise_for_status()
-            samples = []
-            for _ in range(runs):
-                t = time.perf_counter()
-                client.post(url, json={"medications": MEDICATIONS}).raise_for_status()
-                samples.append((time.perf_counter() - t) * 1000)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+            samples.append((time.perf_counter() - t) * 1000)
     return _ms(samples)
 
 

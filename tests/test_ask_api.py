@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from app.auth import KeyStore
 from app.main import create_app
@@ -21,7 +18,7 @@ from app.runtime import Runtime
 
 from .answer_support import assert_grounded
 from .conftest import ROOT
-from .test_api import _free_port
+from .http_server import serving
 
 pytestmark = pytest.mark.slow
 WARFARIN_LABEL = "openfda:5a5b5e3a-6556-a542-e063-6294a90a6d3f"
@@ -32,19 +29,8 @@ def api(starter_runtime: Runtime) -> Iterator[tuple[str, dict[str, str]]]:
     keys = KeyStore(starter_runtime.settings.keys_path)
     _, reader = keys.create("reader", "ask-reader")
     keys.close()
-    port = _free_port()
-    app = create_app(starter_runtime.settings, runtime=starter_runtime)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline and not server.started:
-        time.sleep(0.2)
-    assert server.started, "server did not start"
-    yield base, {"Authorization": f"Bearer {reader}"}
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(starter_runtime.settings, runtime=starter_runtime)) as base:
+        yield base, {"Authorization": f"Bearer {reader}"}
 
 
 def _events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from app.main import create_app
 from app.runtime import Runtime
 
 from .conftest import ROOT
-from .test_api import _free_port
+from .http_server import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
@@ -42,18 +39,8 @@ def _require(ok: bool, reason: str) -> None:
 @pytest.fixture(scope="module")
 def site(starter_runtime: Runtime) -> Iterator[str]:
     settings = starter_runtime.settings.model_copy(update={"dev_mode": True})
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=starter_runtime), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 180
-    while not server.started and time.time() < deadline:
-        time.sleep(0.1)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(settings, runtime=starter_runtime)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
