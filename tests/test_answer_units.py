@@ -144,8 +144,8 @@ def test_verification_keeps_supported_claims_and_says_why_it_drops_others(verifi
     checked = verifier.check(split_claims(answer), evidence)
     outcome = [(c.supported, c.reason) for c in checked]
     assert outcome[0] == (True, None)
-    assert outcome[1] == (False, "contradicts the cited evidence")
-    assert outcome[2] == (False, "contradicts the cited evidence")
+    assert outcome[1] == (False, "contradicts the cited evidence or overstates it")
+    assert outcome[2] == (False, "contradicts the cited evidence or overstates it")
     assert outcome[3] == (False, "states a number the cited evidence does not")
     assert outcome[4] == (False, "cites only evidence that was not given")
     assert outcome[5] == (False, "uncited")
@@ -181,6 +181,17 @@ def test_citations_quote_the_stored_document_and_drop_stale_passages(verifier: V
     claims = verifier.check(split_claims("Coadministration of aspirin increases the risk of bleeding [1]."), evidence)
     assert build_citations(claims, evidence, lambda doc_id: edited) == []
     assert claims[0].supported is False and claims[0].reason == STALE
+
+
+@pytest.mark.slow
+def test_safety_claims_need_the_evidence_to_say_safe(verifier: Verifier) -> None:
+    doc = _doc("Warfarin sodium can cause fetal harm when administered to a pregnant woman. "
+               "Aspirin is effective for secondary prevention of myocardial infarction.")
+    evidence = [_evidence(doc, 1)]
+    checked = verifier.check(split_claims(
+        "Warfarin is completely safe in pregnancy [1]. Warfarin can cause fetal harm in a pregnant woman [1]. "
+        "Aspirin is the first-line and always effective choice [1]."), evidence)
+    assert [c.supported for c in checked] == [False, True, False], [c.to_json() for c in checked]
 
 
 def test_polarity_and_numbers() -> None:

@@ -11,9 +11,11 @@ For a claim ``c`` citing evidence blocks ``E`` (blocks that were not given are d
   the best ``s`` is the claim's *supporting span* in ``e``.
 
 A claim is supported when, for at least one cited passage, ``support ≥ support_threshold`` **and**
-two hard checks pass: every number the claim states (doses, percentages) appears in that passage,
-and the claim does not contradict its supporting sentence (negation — "not", "contraindicated",
-"avoid", 不/禁用… — or direction — increase vs decrease — differs).  Unsupported claims leave the
+hard checks pass: every number the claim states (doses, percentages) appears in that passage; the
+claim does not contradict its supporting sentence (negation — "not", "contraindicated", "avoid",
+不/禁用… — or direction — increase vs decrease — differs, or it calls safe what the sentence calls a
+harm or risk); and it adds no strong qualifier ("safe", "always", "first-line", "effective"…) that
+the passage does not use.  Unsupported claims leave the
 answer and stay in ``claims`` with ``supported: false`` and the reason.
 """
 
@@ -38,6 +40,19 @@ _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)?")
 _NEGATION = re.compile(
     r"\b(not|no|never|none|without|cannot|can't|don't|doesn't|isn't|aren't|shouldn't|mustn't|avoid(?:ed|s)?"
     r"|contraindicat\w*|unsafe|prohibit\w*)\b|不|没有|无|禁用|禁忌|避免|勿",
+    re.IGNORECASE,
+)
+_SAFE = re.compile(r"\b(safe(?:ly)?|harmless|well[- ]tolerated|no (?:known )?risk|risk[- ]free)\b|安全|无害",
+                   re.IGNORECASE)
+_HARM = re.compile(
+    r"\b(harm\w*|risk\w*|danger\w*|toxic\w*|fatal\w*|death|hazard\w*|injur\w*|adverse|contraindicat\w*|avoid\w*"
+    r"|warning|bleed\w*|damage\w*)\b|危险|风险|毒性|禁忌|禁用|出血",
+    re.IGNORECASE,
+)
+# Words that make a claim stronger than its evidence unless the cited passage says them too.
+_QUALIFIERS = re.compile(
+    r"\b(safe(?:ly)?|harmless|effective(?:ly)?|cures?|cured|completely|always|never|guarantee[sd]?|proven"
+    r"|first[- ]line|preferred|best|recommended|no risk)\b",
     re.IGNORECASE,
 )
 _UP = re.compile(
@@ -95,11 +110,20 @@ def polarity(text: str) -> tuple[bool, int]:
 
 
 def contradicts(claim: str, sentence: str) -> bool:
+    """Negation or direction flipped, or safety asserted where the sentence speaks of harm."""
     claim_neg, claim_dir = polarity(claim)
     sent_neg, sent_dir = polarity(sentence)
     if claim_neg != sent_neg:
         return True
+    if _SAFE.search(claim) and _HARM.search(sentence) and not _SAFE.search(sentence):
+        return True
     return claim_dir != 0 and sent_dir != 0 and claim_dir != sent_dir
+
+
+def unstated_qualifiers(claim: str, passage: str) -> list[str]:
+    """Strong words of the claim ("safe", "always", "first-line") that the passage does not use."""
+    said = {m.group(0).lower() for m in _QUALIFIERS.finditer(passage)}
+    return sorted({m.group(0).lower() for m in _QUALIFIERS.finditer(claim)} - said)
 
 
 def numbers_in(text: str) -> set[str]:
@@ -169,7 +193,8 @@ class Verifier:
                     n=n, score=score, lexical=lexical, semantic=semantic,
                     start=ev.chunk.start + start, end=ev.chunk.start + end,
                     numbers_ok=numbers <= numbers_in(ev.chunk.text),
-                    contradiction=contradicts(claim.text, sentence),
+                    contradiction=contradicts(claim.text, sentence) or bool(unstated_qualifiers(claim.text,
+                                                                                               ev.chunk.text)),
                 ))
             passing = [s for s in claim.support if s.score >= self.threshold and s.numbers_ok and not s.contradiction]
             claim.supporting = passing
@@ -195,7 +220,7 @@ def _shortlist(claim_terms: set[str], sentence_terms: Sequence[set[str]]) -> lis
 
 def _why_not(support: Sequence[Support], threshold: float) -> str:
     if any(s.contradiction for s in support if s.score >= threshold):
-        return "contradicts the cited evidence"
+        return "contradicts the cited evidence or overstates it"
     if any(not s.numbers_ok for s in support if s.score >= threshold):
         return "states a number the cited evidence does not"
     best = max((s.score for s in support), default=0.0)

@@ -107,12 +107,18 @@ def read_glossary(path: Path) -> dict[str, str]:
 class QueryAnalyzer:
     """Turns a question into an ``AnalyzedQuery``; built once per process from the knowledge."""
 
-    def __init__(self, knowledge: GraphKnowledge, glossary: dict[str, str]) -> None:
+    def __init__(self, knowledge: GraphKnowledge, glossary: dict[str, str],
+                 linking_names: dict[str, list[str]] | None = None) -> None:
         # Names are matched in the query's normalised form (full-width punctuation of ICD-10's Chinese
-        # names becomes ASCII).  Brands are left out: the source lists hold brands that are common
-        # words ("choice").
+        # names becomes ASCII).  The graph's brands are left out: its source lists hold brands that are
+        # common words ("choice").  ``linking_names`` (drug id -> label brands, hospital aliases) link a
+        # drug but never expand the lexical query.
+        extra = linking_names or {}
         normalised = GraphKnowledge(
-            drugs=tuple(replace(d, names_zh=tuple(normalize(n) for n in d.names_zh)) for d in knowledge.drugs),
+            drugs=tuple(replace(d, names_en=(*d.names_en, *(n for n in extra.get(d.id, []) if n.isascii())),
+                                names_zh=tuple(normalize(n) for n in (*d.names_zh, *(
+                                    n for n in extra.get(d.id, []) if not n.isascii()))))
+                        for d in knowledge.drugs),
             diseases=tuple(replace(d, names_zh=tuple(normalize(n) for n in d.names_zh)) for d in knowledge.diseases),
         )
         self._dictionary = EntityDictionary(normalised, include_brands=False)
@@ -126,8 +132,9 @@ class QueryAnalyzer:
         self._glossary_lengths = sorted({len(k) for k in glossary}, reverse=True)
 
     @classmethod
-    def from_knowledge(cls, knowledge: GraphKnowledge, knowledge_dir: Path) -> QueryAnalyzer:
-        return cls(knowledge, read_glossary(knowledge_dir / GLOSSARY_FILE))
+    def from_knowledge(cls, knowledge: GraphKnowledge, knowledge_dir: Path,
+                       linking_names: dict[str, list[str]] | None = None) -> QueryAnalyzer:
+        return cls(knowledge, read_glossary(knowledge_dir / GLOSSARY_FILE), linking_names)
 
     def analyze(self, text: str) -> AnalyzedQuery:
         normalized = normalize(text)

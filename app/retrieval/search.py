@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from app.drugs.catalog import local_drug_names
-from app.graph_model import GraphKnowledge
 from app.model import SOURCE_TYPES, ScoredChunk, SearchFilters
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
@@ -129,18 +128,6 @@ def hit_json(hit: FusedHit) -> dict[str, Any]:
     }
 
 
-def with_local_names(knowledge: GraphKnowledge, local: dict[str, list[str]]) -> GraphKnowledge:
-    """The knowledge with label brand names and hospital aliases as extra drug names (English or Chinese),
-    so questions naming them ("Plavix", a local Chinese trade name) link to the drug."""
-    drugs = []
-    for d in knowledge.drugs:
-        extra = local.get(d.id, [])
-        zh = [n for n in extra if not n.isascii()]
-        en = [n for n in extra if n.isascii()]
-        drugs.append(replace(d, names_en=(*d.names_en, *en), names_zh=(*d.names_zh, *zh)) if extra else d)
-    return replace(knowledge, drugs=tuple(drugs))
-
-
 class Searcher:
     """Runs hybrid searches over an open runtime (thread-safe; channels run concurrently)."""
 
@@ -148,8 +135,8 @@ class Searcher:
         settings = rt.settings
         self.rt = rt
         if analyzer is None:
-            knowledge = with_local_names(rt.load_knowledge(), local_drug_names(rt, rt.load_knowledge()))
-            analyzer = QueryAnalyzer.from_knowledge(knowledge, settings.knowledge_dir)
+            knowledge = rt.load_knowledge()
+            analyzer = QueryAnalyzer.from_knowledge(knowledge, settings.knowledge_dir, local_drug_names(rt, knowledge))
         self.query_analyzer = analyzer
         self.graph_channel = GraphChannel(rt.graph, rt.vectors, rt.analyzer, settings.graph_max_documents,
                                           generation=rt.manifest.index_version)
