@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,7 @@ class _Run:
         self.generator_start: float | None = None  # perf_counter when the generator was called
         self.text_at = 0.0  # perf_counter when the latest answer text arrived from it
         self.first_text_ms: float | None = None  # the generator's own time to the text of the first delta
+        self.documents: dict[str, Document | None] = {}  # stored documents read for citations, once each
 
 
 class Asker:
@@ -86,10 +87,11 @@ class Asker:
         conversation_id = request.conversation_id or uuid.uuid4().hex
         history = self.traces.conversation(conversation_id) if request.conversation_id else []
         rewrite = rewrite_follow_up(request.question, history, self.searcher.query_analyzer, self.generator)
-        original = self.searcher.query_analyzer.analyze(request.question)
-        language = "zh" if original.language in ("zh", "mixed") else "en"
         k = request.k or settings.answer_evidence_k
         result = self.searcher.search(rewrite.question, k, request.filters)
+        original = (result.query if rewrite.question == request.question
+                    else self.searcher.query_analyzer.analyze(request.question))
+        language = "zh" if original.language in ("zh", "mixed") else "en"
         hits = list(result.hits)
         if request.filters is None:  # a filtered question keeps to its filters
             hits += fact_passages(self.rt, result.facts, hits)
@@ -126,7 +128,7 @@ class Asker:
             model_abstained = ABSTAIN_TOKEN in run.raw
             abstain_reason = ("the model found the evidence insufficient" if model_abstained
                               else "no claim of the answer is supported by the evidence")
-        citations = build_citations(run.claims, evidence, self._document)
+        citations = build_citations(run.claims, evidence, self._reader(run))
         if abstain_reason is not None:
             if run.generator_start is not None:  # the abstention waited for the whole output
                 run.first_text_ms = round((run.text_at - run.generator_start) * 1000, 1)
@@ -193,19 +195,18 @@ class Asker:
                     yield "reasoning", {"text": event.text}
                 continue
             run.raw += event.text
-            yield from self._verify_ready(run, evidence, request.language, final=False, t0=t0)
+            yield from self._verify_ready(run, evidence, final=False, t0=t0)
         run.text_at = time.perf_counter()  # the stream has ended: the last claim is complete only now
-        yield from self._verify_ready(run, evidence, request.language, final=True, t0=t0)
+        yield from self._verify_ready(run, evidence, final=True, t0=t0)
 
-    def _verify_ready(self, run: _Run, evidence: Sequence[Evidence], language: str, final: bool,
-                      t0: float) -> Iterator[Event]:
+    def _verify_ready(self, run: _Run, evidence: Sequence[Evidence], final: bool, t0: float) -> Iterator[Event]:
         claims = split_claims(run.raw) if final else complete_claims(run.raw)
         ready = claims[run.done :]
         if not ready:
             return
         t = time.perf_counter()
         checked = self.verifier.check(ready, evidence)
-        build_citations(checked, evidence, self._document)  # drops passages that cannot be re-read
+        build_citations(checked, evidence, self._reader(run))  # drops passages that cannot be re-read
         run.verify_ms += (time.perf_counter() - t) * 1000
         run.done += len(ready)
         for claim in checked:
@@ -262,6 +263,17 @@ class Asker:
     def _document(self, doc_id: str) -> Document | None:
         return self.rt.manifest.document(doc_id)
 
+    def _reader(self, run: _Run) -> Callable[[str], Document | None]:
+        """Stored documents for one answer, each read once (verification while streaming and the final
+        citations quote the same versions)."""
+
+        def read(doc_id: str) -> Document | None:
+            if doc_id not in run.documents:
+                run.documents[doc_id] = self._document(doc_id)
+            return run.documents[doc_id]
+
+        return read
+
     @staticmethod
     def _model_id(generator: Generator) -> str:
         try:
@@ -277,7 +289,6 @@ def _restart(run: _Run) -> _Run:
     if run.raw:
         fresh.errors.append(f"discarded output: {run.raw[:4000]}")
     fresh.reasoning = run.reasoning
-    fresh.raw = ""
     return fresh
 
 

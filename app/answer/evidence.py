@@ -80,13 +80,13 @@ def number_evidence(hits: Sequence[FusedHit]) -> list[Evidence]:
     return out
 
 
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\]")
+CITATION_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\]")
 
 
 def parse_citations(text: str) -> list[int]:
     """Every ``[n]`` / ``[n, m]`` number in ``text``, in order, without repeats."""
     numbers: list[int] = []
-    for match in _CITATION.finditer(text):
+    for match in CITATION_MARKER.finditer(text):
         for part in re.split(r"[,，、;]", match.group(1)):
             value = int(part.strip())
             if value not in numbers:
@@ -96,7 +96,5 @@ def parse_citations(text: str) -> list[int]:
 
 def strip_citations(text: str) -> str:
     """``text`` without its citation markers (and the spaces they leave)."""
-    return re.sub(r"\s+([.,;:!?。，；：！？])", r"\1", _CITATION.sub("", text)).strip()
+    return re.sub(r"\s+([.,;:!?。，；：！？])", r"\1", CITATION_MARKER.sub("", text)).strip()
 
-
-CITATION_MARKER = _CITATION

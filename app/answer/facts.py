@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.drugs.tables import listed_partner, table_doc_id
 from app.retrieval.fusion import ChannelRank, FusedHit
 from app.runtime import Runtime
-
-TABLE_IDS = {"high": "onc-high:{}", "low": "onc-low:{}"}  # the ONC interaction table documents, per drug
 
 
 def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[FusedHit]) -> list[FusedHit]:
@@ -20,11 +19,11 @@ def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[F
     for fact in facts:
         if any(cid in have for cid in fact.get("evidence_chunk_ids", [])):
             continue
-        template = TABLE_IDS.get(str(fact["severity"]))
-        if template is None:
-            continue
         for owner, partner in ((fact["drug_a"], fact["name_b"]), (fact["drug_b"], fact["name_a"])):
-            hit = _stating_chunk(rt, template.format(owner), str(partner))
+            doc_id = table_doc_id(str(fact["severity"]), owner)
+            if doc_id is None:
+                break
+            hit = _stating_chunk(rt, doc_id, str(partner))
             if hit is not None and hit.chunk.chunk_id not in have:
                 extra.append(hit)
                 have.add(hit.chunk.chunk_id)
@@ -36,7 +35,7 @@ def _stating_chunk(rt: Runtime, doc_id: str, partner: str) -> FusedHit | None:
     doc = rt.manifest.document(doc_id)
     if doc is None:
         return None
-    section = next((s for s in doc.sections if s.heading.lower().endswith(f"+ {partner.lower()}")), None)
+    section = next((s for s in doc.sections if listed_partner(s) == partner.lower()), None)
     if section is None:
         return None
     chunks = rt.vectors.get_chunks(sorted(rt.manifest.chunk_ids([doc_id])))

@@ -21,6 +21,7 @@ from typing import Any
 
 from app.drugs.cards import label_citation
 from app.drugs.catalog import DrugCatalog
+from app.drugs.tables import TABLE_DOC_IDS, listed_partner
 from app.model import Document, Section
 
 SEVERITY_ORDER = {"high": 0, "low": 1, "label": 2}
@@ -69,7 +70,7 @@ def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str
     pattern = _names_pattern(named) if named else None
     naming = {doc.id: _naming_sentences(doc, pattern, named, catalog.sentences(doc))
               for docs in labels.values() for doc in docs} if pattern else {}
-    tables = {drug_id: [d for d in (catalog.document(f"onc-high:{drug_id}"), catalog.document(f"onc-low:{drug_id}"))
+    tables = {drug_id: [d for d in (catalog.document(template.format(drug_id)) for template in TABLE_DOC_IDS.values())
                         if d is not None] for drug_id in ids} if len(ids) > 1 else {}
     pairs: list[dict[str, Any]] = []
     for a, b in itertools.combinations(ids, 2):
@@ -129,7 +130,7 @@ def _table_citation(tables: dict[str, list[Document]], fact: dict[str, Any],
             partners = {p.get("name", "").lower() for p in doc.metadata.get("partners", [])
                         if p.get("drugbank_id") == other}
             for section in doc.sections:
-                partner = section.heading.split("+", 1)[-1].strip().lower()
+                partner = listed_partner(section)
                 if partner in partners or other in named.get(partner, ()):
                     return label_citation(doc, section)
     return None
