@@ -9,11 +9,20 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+# Secrets and settings that cannot change an answer (EMR integration, serving): outside the settings hash.
+ANSWER_NEUTRAL = {
+    "qdrant_api_key", "neo4j_password", "llm_api_key", "traces_url", "public_base_url", "cds_jwt_issuers",
+    "cds_jwt_audiences", "cds_min_indicator", "smart_client_id", "smart_client_secret", "smart_issuers",
+    "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes",
+}
 
 
 class Settings(BaseSettings):
@@ -151,6 +160,43 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the answer traces (PostgreSQL in production); unset: SQLite in data_dir.",
     )
+    public_base_url: str | None = Field(
+        default=None,
+        description="The service's external URL (https://medevidence.hospital.org) for CDS card links and the SMART "
+        "redirect URI; unset: the URL each request arrived on.",
+    )
+    cds_jwt_issuers: dict[str, str] = Field(
+        default={},
+        description="CDS clients allowed to call the CDS Hooks services: JWT issuer (iss) -> that client's JWKS URL. "
+        "Empty: every CDS Hooks call is refused (unless dev mode).",
+    )
+    cds_jwt_audiences: list[str] = Field(
+        default=[],
+        description="Extra accepted JWT audiences (aud) besides the service URL the call arrived on.",
+    )
+    cds_min_indicator: Literal["info", "warning", "critical"] = Field(
+        default="info", description="Least urgent CDS card returned (info: also label-only, ungraded interactions)."
+    )
+    smart_client_id: str = Field(default="medevidence", description="OAuth client id registered with the EHR.")
+    smart_client_secret: str | None = Field(
+        default=None, description="Client secret of a confidential SMART client (unset: a public client with PKCE)."
+    )
+    smart_issuers: list[str] = Field(
+        default=[],
+        description="FHIR server base URLs (iss) allowed to launch the EMR panel; a launch from any other is refused.",
+    )
+    smart_scopes: str = Field(
+        default="launch openid fhirUser patient/Patient.r patient/MedicationRequest.rs "
+        "patient/MedicationStatement.rs patient/Medication.r",
+        description="Scopes the EMR panel asks for at launch (SMART v2 syntax).",
+    )
+    emr_demo: bool = Field(
+        default=False,
+        description="Serve the EMR panel's demo mode (a synthetic patient, no EMR) at /emr/demo; "
+        "always on in dev mode.",
+    )
+    emr_session_minutes: int = Field(default=60, ge=1, le=24 * 60, description="Lifetime of an EMR panel session.")
+    fhir_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for an EHR's FHIR or auth server.")
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
 
@@ -165,6 +211,10 @@ class Settings(BaseSettings):
     @property
     def aliases_path(self) -> Path:
         return self.data_dir / "aliases.sqlite"
+
+    @property
+    def pseudonym_key_path(self) -> Path:
+        return self.data_dir / "pseudonym.key"
 
     @property
     def embedding_cache_path(self) -> Path:
@@ -190,5 +240,5 @@ class Settings(BaseSettings):
 
     def settings_hash(self) -> str:
         """Hash of every setting that can change an answer (secrets excluded)."""
-        public = self.model_dump(mode="json", exclude={"qdrant_api_key", "neo4j_password", "llm_api_key", "traces_url"})
+        public = self.model_dump(mode="json", exclude=ANSWER_NEUTRAL)
         return hashlib.sha256(json.dumps(public, sort_keys=True).encode()).hexdigest()[:16]

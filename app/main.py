@@ -11,14 +11,19 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.answer.factory import build_asker, close_asker
-from app.api import ask, documents, drugs, health, search, web
+from app.api import ask, cds_hooks, documents, drugs, health, search, web
 from app.api.errors import install_error_handlers
 from app.auth import KeyStore
 from app.config import Settings
 from app.documents import DocumentIndexer
 from app.drugs.service import DrugService
+from app.emr.cds_service import CdsHooksService
+from app.emr.client_jwt import CdsClientVerifier
+from app.emr.pseudonym import Pseudonymizer
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
+from app.stores.audit import AuditStore
+from app.stores.traces import default_url
 
 log = logging.getLogger("medevidence")
 
@@ -48,11 +53,18 @@ def create_app(
         app.state.asker = build_asker(app.state.searcher, settings=settings)
         app.state.drugs = DrugService(rt)
         app.state.drugs.warm_up()
+        audit = AuditStore(settings.traces_url or default_url(settings.data_dir))
+        app.state.cds = CdsHooksService(app.state.drugs.catalog, audit,
+                                        Pseudonymizer.from_file(settings.pseudonym_key_path),
+                                        settings.cds_min_indicator, settings.fhir_timeout_s)
+        app.state.cds_verifier = CdsClientVerifier(settings.cds_jwt_issuers, settings.cds_jwt_audiences,
+                                                   settings.fhir_timeout_s)
         if settings.dev_mode:
             log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
         try:
             yield
         finally:
+            audit.close()
             app.state.drugs.close()
             close_asker(app.state.asker)
             app.state.searcher.close()
@@ -73,6 +85,7 @@ def create_app(
     app.include_router(search.router)
     app.include_router(ask.router)
     app.include_router(drugs.router)
+    app.include_router(cds_hooks.router)
     app.include_router(web.router)
     app.mount("/assets", StaticFiles(directory=web.ASSETS), name="assets")
     return app

@@ -26,6 +26,8 @@ SALT_WORDS = frozenset({
     "cilexetil", "anhydrous", "monohydrate", "trihydrate", "dihydrate", "hyclate", "bromide", "chloride",
     "oral", "solution", "injection", "tablet", "tablets", "capsule", "capsules", "film", "coated", "extended",
     "release", "delayed", "er", "xr", "sr", "dr", "mg", "usp", "suspension", "cream", "gel", "patch", "kit",
+    "nasal", "spray", "inhalation", "ophthalmic", "topical", "chewable", "orally", "disintegrating", "transdermal",
+    "sublingual", "powder", "ointment", "drops", "syrup", "elixir", "prefilled", "syringe", "vial", "ml",
 })
 _ZH_SALTS = ("片", "胶囊", "注射液", "钠", "钾", "钙", "盐酸", "硫酸氢", "缓释片", "肠溶片")
 _SPLIT = re.compile(r"\s*(?:/|\+|,| and | with |、|和|与)\s*", re.IGNORECASE)

@@ -1,0 +1,99 @@
+"""The EMR audit store: every CDS Hooks call, every card it returned, and the clinician's feedback.
+
+SQLAlchemy Core in the same database as the answer traces (SQLite in the data dir, PostgreSQL through
+``traces_url``).  Patients and users appear only as keyed pseudonyms (``app.emr.pseudonym``); a card
+keeps its drugs, severity and cited documents so an override can be reviewed against what was shown.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+cds_calls = sa.Table(
+    "cds_calls",
+    metadata,
+    sa.Column("hook_instance", sa.String(100), primary_key=True),
+    sa.Column("service_id", sa.String(100), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("hook", sa.String(50), nullable=False),
+    sa.Column("client", sa.String(300), nullable=False),  # the JWT issuer, or "dev-mode"
+    sa.Column("patient", sa.String(40)),  # pseudonym
+    sa.Column("user", sa.String(40)),  # pseudonym
+    sa.Column("fhir_fetches", sa.Integer, nullable=False),
+    sa.Column("cards", sa.Integer, nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),  # resolved / unresolved medication names, index version
+)
+cds_cards = sa.Table(
+    "cds_cards",
+    metadata,
+    sa.Column("card_uuid", sa.String(64), primary_key=True),
+    sa.Column("service_id", sa.String(100), nullable=False, index=True),
+    sa.Column("hook_instance", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("indicator", sa.String(10), nullable=False),
+    sa.Column("summary", sa.String(200), nullable=False),
+    sa.Column("card", sa.JSON, nullable=False),
+)
+cds_feedback = sa.Table(
+    "cds_feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("card_uuid", sa.String(64), nullable=False, index=True),
+    sa.Column("service_id", sa.String(100), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("client", sa.String(300), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("outcome_timestamp", sa.String(40), nullable=False),
+    sa.Column("accepted_suggestions", sa.JSON, nullable=False),
+    sa.Column("override_reason", sa.JSON),
+)
+
+
+class AuditStore:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, future=True)
+        metadata.create_all(self.engine)
+
+    def record_call(self, call: dict[str, Any], cards: list[dict[str, Any]]) -> None:
+        """One CDS call and the cards it returned, in one transaction."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(cds_calls.insert().values(created_at=now, cards=len(cards), **call))
+            for card in cards:
+                conn.execute(cds_cards.insert().values(
+                    card_uuid=card["uuid"], service_id=call["service_id"], hook_instance=call["hook_instance"],
+                    created_at=now, indicator=card["indicator"], summary=card["summary"], card=card))
+
+    def known_cards(self, service_id: str, card_uuids: list[str]) -> set[str]:
+        query = sa.select(cds_cards.c.card_uuid).where(
+            cds_cards.c.service_id == service_id, cds_cards.c.card_uuid.in_(card_uuids))
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(query)}
+
+    def record_feedback(self, service_id: str, client: str, items: list[dict[str, Any]]) -> None:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            for item in items:
+                conn.execute(cds_feedback.insert().values(
+                    card_uuid=item["card"], service_id=service_id, received_at=now, client=client,
+                    outcome=item["outcome"], outcome_timestamp=item["outcomeTimestamp"],
+                    accepted_suggestions=item.get("acceptedSuggestions") or [],
+                    override_reason=item.get("overrideReason")))
+
+    def feedback_of(self, card_uuid: str) -> list[dict[str, Any]]:
+        query = sa.select(cds_feedback).where(cds_feedback.c.card_uuid == card_uuid).order_by(cds_feedback.c.id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def calls(self, limit: int = 100) -> list[dict[str, Any]]:
+        query = sa.select(cds_calls).order_by(cds_calls.c.created_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def close(self) -> None:
+        self.engine.dispose()
