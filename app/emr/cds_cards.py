@@ -90,8 +90,8 @@ def interaction_card(pair: dict[str, Any], roles: dict[str, str], panel_url: str
                           "appContext": json.dumps({"drugs": [pair["a_id"], pair["b_id"]]})}]
     suggestions = [
         {"label": shorten(f"Cancel the draft order for {pair[k]}", 100), "uuid": str(uuid.uuid4()),
-         "actions": [{"type": "delete", "description": f"Remove the draft order for {pair[k]}",
-                      "resourceId": refs}]}
+         "actions": [{"type": "delete", "description": f"Remove the draft order for {pair[k]}", "resourceId": ref}
+                     for ref in refs]}
         for k in ("a", "b") if (refs := draft_refs.get(pair[k + "_id"])) and indicator != "info"
     ]
     if suggestions:

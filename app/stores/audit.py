@@ -16,8 +16,9 @@ metadata = sa.MetaData()
 cds_calls = sa.Table(
     "cds_calls",
     metadata,
-    sa.Column("hook_instance", sa.String(100), primary_key=True),
-    sa.Column("service_id", sa.String(100), primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("hook_instance", sa.String(100), nullable=False, index=True),  # a client may retry one instance
+    sa.Column("service_id", sa.String(100), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("hook", sa.String(50), nullable=False),
     sa.Column("client", sa.String(300), nullable=False),  # the JWT issuer, or "dev-mode"
