@@ -277,7 +277,7 @@ def test_jwt_accepted_and_rejected(call: Any, client_key: Any) -> None:
                                           "secret-secret-secret-secret-secret!", algorithm="HS256",
                                           headers={"kid": KID}),
         "none algorithm": jwt.encode({"iss": ISSUER, "aud": url, "iat": now, "exp": now + 60, "jti": "n"},
-                                     None, algorithm="none"),
+                                     None, algorithm="none"),  # type: ignore[arg-type]
     }
     for case, token in rejected.items():
         response = call(PATIENT_VIEW, body, token=token)

@@ -41,12 +41,13 @@ def test_medication_names_from_every_place_fhir_puts_them() -> None:
     assert _use(coded)[0].names == ("warfarin", "Warfarin Sodium 5 MG")
     contained = {**coded, "medicationCodeableConcept": None, "medicationReference": {"reference": "#m"},
                  "contained": [{"resourceType": "Medication", "id": "m", "ingredient": [
-                     {"itemCodeableConcept": {"text": "amoxicillin"}}, {"itemCodeableConcept": {"text": "clavulanate"}}]}]}
+                     {"itemCodeableConcept": {"text": "amoxicillin"}},
+                     {"itemCodeableConcept": {"text": "clavulanate"}}]}]}
     del contained["medicationCodeableConcept"]
     assert _use(contained)[0].names == ("amoxicillin / clavulanate",)
     stopped = {**coded, "status": "stopped"}
     assert _use(stopped) == [] and len(_use(stopped, role="draft")) == 1
-    referenced = {"resourceType": "Bundle", "type": "searchset", "entry": [
+    referenced: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": [
         {"resource": {**coded, "medicationCodeableConcept": None, "medicationReference": {
             "reference": "https://ehr.example.org/fhir/Medication/z", "display": "Zocor"}}},
         {"resource": {"resourceType": "Medication", "id": "z", "code": {"text": "simvastatin 20 MG"}}}]}
