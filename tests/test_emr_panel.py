@@ -1,0 +1,168 @@
+"""The EMR side panel in a real browser (Debian's Chromium driven by Playwright), in demo mode, 360 px wide.
+
+The demo patient is synthetic (``app/emr/demo_bundle.json``).  Screenshots go to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.main import create_app
+from app.runtime import Runtime
+
+from .http_server import serving
+from .test_web import AXE, CHROMIUM, LAUNCH_ARGS, SHOTS, _require
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+QUESTION_LABEL = "Question (the current medications are added as context)"
+
+
+@pytest.fixture(scope="module")
+def site(starter_runtime: Runtime) -> Iterator[str]:
+    settings = starter_runtime.settings.model_copy(update={"emr_demo": True, "dev_mode": False})
+    with serving(create_app(settings, runtime=starter_runtime)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require(False, "playwright is not installed")
+        raise
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 360, "height": 900})
+    page = context.new_page()
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def _open_demo(page: Any, site: str) -> None:
+    page.goto(site + "/emr/demo")
+    page.wait_for_selector("body[data-panel-state='ready']", timeout=120_000)
+
+
+def _clean(page: Any, site: str) -> None:
+    """Every request stayed on this server, and nothing (a CSP violation included) was reported as an error."""
+    outside = [u for u in page.requests if not (u.startswith(site) or u.startswith("data:"))]
+    assert outside == [], outside
+    assert page.errors == [], page.errors
+
+
+def _quote_is_verbatim(rt: Runtime, item: Any) -> bool:
+    doc = rt.manifest.document(item.get_attribute("data-doc-id"))
+    start, end = int(item.get_attribute("data-start")), int(item.get_attribute("data-end"))
+    quote = item.locator("blockquote").text_content()
+    return doc is not None and doc.version == item.get_attribute("data-version") and bool(quote) \
+        and doc.text[start:end] == quote
+
+
+def test_demo_panel_lists_medications_and_cited_alerts(page: Any, site: str, starter_runtime: Runtime) -> None:
+    _open_demo(page, site)
+    assert "#session" not in page.url and page.url.endswith("/emr/panel")  # the id left the URL...
+    assert page.evaluate("sessionStorage.getItem('medevidence.panel.session')")  # ...for this tab's storage
+    assert "Demo patient (synthetic)" in page.get_by_role("region", name="Patient").inner_text()
+
+    meds = page.locator("#medications > li")
+    assert meds.count() == 5  # the completed amoxicillin order is not current
+    zocor = page.locator("#medications > li", has_text="Zocor 40 MG Oral Tablet")
+    assert "Simvastatin" in zocor.inner_text()
+    herbal = page.locator("#medications > li", has_text="Moonvale")
+    assert "not recognised" in herbal.inner_text() and "not checked" in herbal.inner_text()
+    unresolved = page.locator("#unresolved-section")
+    assert unresolved.is_visible()
+    assert "not checked" in unresolved.inner_text() and "Moonvale" in unresolved.inner_text()
+
+    alerts = page.locator("#alerts > li")
+    assert alerts.count() >= 2
+    first = alerts.first
+    assert first.get_attribute("data-indicator") == "critical"
+    assert first.locator(".indicator").inner_text().lower() == "critical"  # a text label, not colour alone
+    assert "Simvastatin + Clarithromycin" in first.inner_text()
+    indicators = [alerts.nth(i).get_attribute("data-indicator") for i in range(alerts.count())]
+    assert "warning" in indicators
+    assert indicators == sorted(indicators, key=["critical", "warning", "info"].index)
+
+    first.locator("summary").click()
+    quoted = first.locator("ol.evidence > li[data-doc-id]")
+    assert quoted.count() >= 2 and quoted.first.locator("blockquote").is_visible()
+    assert all(_quote_is_verbatim(starter_runtime, quoted.nth(i)) for i in range(quoted.count()))
+    meta = quoted.first.locator(".cite-meta").inner_text()
+    assert "chars " in meta and "version " in meta
+
+    warning = page.locator("#alerts > li[data-indicator='warning']").first
+    warning.locator("summary").focus()
+    page.keyboard.press("Enter")  # keyboard operable
+    assert warning.locator("details").get_attribute("open") is not None
+    assert _quote_is_verbatim(starter_runtime, warning.locator("ol.evidence > li[data-doc-id]").first)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "emr-panel.png"), full_page=True)
+    _clean(page, site)
+
+
+def test_demo_panel_answers_in_context(page: Any, site: str, starter_runtime: Runtime) -> None:
+    _open_demo(page, site)
+    page.get_by_label(QUESTION_LABEL).fill("Can simvastatin be taken together with clarithromycin?")
+    page.get_by_role("button", name="Ask").click()
+    page.wait_for_selector("body[data-answer-state='answered'], body[data-answer-state='abstained']",
+                           timeout=180_000)
+    state = page.evaluate("document.body.dataset.answerState")
+    answer = page.locator("#answer")
+    if state == "abstained":
+        assert "Not enough evidence" in answer.inner_text()
+    else:
+        cites = answer.locator("button.cite")
+        assert cites.count() >= 1
+        items = page.locator("#citations > li")
+        assert items.count() >= 1
+        assert all(_quote_is_verbatim(starter_runtime, items.nth(i)) for i in range(items.count()))
+        n = cites.first.get_attribute("data-n")
+        cites.first.click()
+        assert "active" in (page.locator(f"#answer-cite-{n}").get_attribute("class") or "")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "emr-panel-answer.png"), full_page=True)
+    _clean(page, site)
+
+
+def test_panel_without_a_session_says_so(page: Any, site: str) -> None:
+    page.goto(site + "/emr/panel")
+    page.wait_for_selector("body[data-panel-state='no-session']")
+    assert "open this panel from the EHR" in page.locator("#status").inner_text()
+    page.evaluate("sessionStorage.setItem('medevidence.panel.session', 'forged-session-id-0000000000')")
+    page.reload()
+    page.wait_for_selector("body[data-panel-state='no-session']")
+    assert "session has ended" in page.locator("#status").inner_text()
+
+
+def test_panel_accessibility_and_csp(browser: Any, site: str) -> None:
+    context = browser.new_context(bypass_csp=True, viewport={"width": 360, "height": 900})  # axe is injected
+    page = context.new_page()
+    _open_demo(page, site)
+    csp = page.request.get(site + "/emr/panel").headers.get("content-security-policy") or ""
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    page.locator("#alerts > li").first.locator("summary").click()
+    _require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
+    serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+    context.close()
+    assert serious == [], serious
