@@ -210,9 +210,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
         banner = "!" * 78
         print(f"{banner}\n  DEV MODE: API authentication is OFF. Local trials only.\n{banner}", file=sys.stderr)
+    from app.observability.logs import configure_logging
+
+    configure_logging(settings.log_json, "INFO")
     app = create_app(settings, indexer_factory=Indexer)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
-    return 0
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, timeout_graceful_shutdown=30)
+    # Every store was closed by the app's lifespan; JPype's own exit hook can then hang terminating the JVM
+    # of the embedded graph, so a stopped server leaves at once (the process manager sees a clean exit).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -424,6 +432,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("MEDEVIDENCE_LOG_LEVEL", "WARNING"))
+    from app.observability.logs import quiet_third_party_loggers
+
+    quiet_third_party_loggers()
     args = build_parser().parse_args(argv)
     handlers = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys,
                 "search": cmd_search, "ask": cmd_ask, "drug": cmd_drug, "interactions": cmd_interactions}

@@ -22,6 +22,8 @@ ANSWER_NEUTRAL = {
     "qdrant_api_key", "neo4j_password", "llm_api_key", "traces_url", "public_base_url", "cds_jwt_issuers",
     "cds_jwt_audiences", "cds_min_indicator", "smart_client_id", "smart_client_secret", "smart_issuers",
     "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes",
+    "rate_limit_per_minute", "rate_limit_burst", "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
+    "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
 }
 
 
@@ -197,6 +199,26 @@ class Settings(BaseSettings):
     )
     emr_session_minutes: int = Field(default=60, ge=1, le=24 * 60, description="Lifetime of an EMR panel session.")
     fhir_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for an EHR's FHIR or auth server.")
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Requests per minute per API key or OIDC subject (0: no limit; off in dev mode)."
+    )
+    rate_limit_burst: int = Field(default=60, ge=1, description="Requests a caller may make at once.")
+    cors_origins: list[str] = Field(
+        default=[], description="Browser origins allowed to call the API (EMR web clients); empty: same origin only."
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="OIDC issuer whose bearer tokens are accepted besides API keys (with oidc_jwks_url)."
+    )
+    oidc_jwks_url: str | None = Field(default=None, description="JWKS URL of the OIDC issuer.")
+    oidc_audience: str = Field(default="medevidence", description="Audience (aud) an OIDC token must carry.")
+    oidc_roles_claim: str = Field(default="roles", description="Claim listing the caller's roles.")
+    oidc_admin_role: str = Field(default="medevidence-admin", description="Role value granting admin.")
+    oidc_reader_role: str = Field(default="medevidence-reader", description="Role value granting reader.")
+    log_json: bool = Field(default=True, description="Structured JSON log lines (off: plain text).")
+    traces_retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Delete answer traces and CDS audit rows older than this many days (unset: keep).",
+    )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
 

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.answer.factory import build_asker, close_asker
-from app.api import ask, cds_hooks, documents, drugs, health, search, web
+from app.api import ask, cds_hooks, documents, drugs, emr, health, search, web
 from app.api.errors import install_error_handlers
+from app.api.middleware import ServingMiddleware
+from app.api.ratelimit import RateLimiter
 from app.auth import KeyStore
+from app.auth_oidc import OidcVerifier
 from app.config import Settings
 from app.documents import DocumentIndexer
 from app.drugs.service import DrugService
 from app.emr.cds_service import CdsHooksService
 from app.emr.client_jwt import CdsClientVerifier
+from app.emr.panel_service import EmrPanel
 from app.emr.pseudonym import Pseudonymizer
+from app.observability.logs import quiet_third_party_loggers
+from app.observability.metrics import Metrics
+from app.observability.probes import index_probes
+from app.observability.retention import purge_periodically
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
 from app.stores.audit import AuditStore
@@ -50,7 +60,10 @@ def create_app(
         app.state.indexer = indexer_factory(rt) if indexer_factory is not None else None
         app.state.searcher = Searcher(rt)
         app.state.searcher.warm_up()
+        app.state.searcher.channel_observers.append(metrics.observe_channel)
         app.state.asker = build_asker(app.state.searcher, settings=settings)
+        app.state.asker.answer_observers.append(metrics.observe_answer)
+        metrics.watch(index_probes(rt))
         app.state.drugs = DrugService(rt)
         app.state.drugs.warm_up()
         audit = AuditStore(settings.traces_url or default_url(settings.data_dir))
@@ -59,11 +72,20 @@ def create_app(
                                         settings.cds_min_indicator, settings.fhir_timeout_s)
         app.state.cds_verifier = CdsClientVerifier(settings.cds_jwt_issuers, settings.cds_jwt_audiences,
                                                    settings.fhir_timeout_s)
+        app.state.emr_panel = EmrPanel(settings, app.state.drugs.catalog, app.state.asker)
+        app.state.oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url, settings.oidc_audience,
+                                      settings.oidc_roles_claim, settings.oidc_admin_role, settings.oidc_reader_role,
+                                      settings.fhir_timeout_s) \
+            if settings.oidc_issuer and settings.oidc_jwks_url else None
         if settings.dev_mode:
             log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
+        retention = asyncio.create_task(purge_periodically(settings, app.state.asker.traces, audit)) \
+            if settings.traces_retention_days else None
         try:
             yield
         finally:
+            if retention is not None:
+                retention.cancel()
             audit.close()
             app.state.drugs.close()
             close_asker(app.state.asker)
@@ -78,8 +100,18 @@ def create_app(
         description="Evidence-grounded medical question answering with traceable citations.",
         lifespan=lifespan,
     )
+    quiet_third_party_loggers()  # httpx would log FHIR URLs, which hold patient ids
+    metrics = Metrics()
     app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-MedEvidence-Panel"],
+                           expose_headers=["X-Request-ID", "Retry-After"], max_age=600)
+    app.add_middleware(ServingMiddleware, metrics=metrics, max_body_bytes=settings.max_request_bytes,
+                       hsts=(settings.public_base_url or "").startswith("https://"))
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(search.router)
@@ -87,5 +119,7 @@ def create_app(
     app.include_router(drugs.router)
     app.include_router(cds_hooks.router)
     app.include_router(web.router)
+    app.include_router(emr.router)
     app.mount("/assets", StaticFiles(directory=web.ASSETS), name="assets")
+    app.mount("/emr/assets", StaticFiles(directory=emr.ASSETS), name="emr-assets")
     return app

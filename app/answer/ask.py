@@ -25,6 +25,7 @@ from app.answer.generator import GenerationRequest, Generator, GeneratorError
 from app.answer.prompt import ABSTAIN_TOKEN, PROMPT_VERSION, answer_messages
 from app.answer.verify import CheckedClaim, Verifier
 from app.model import Document, SearchFilters
+from app.observability.logs import REQUEST_ID
 from app.retrieval.search import Searcher
 from app.stores.traces import TraceStore
 
@@ -43,6 +44,7 @@ class AskRequest:
     filters: SearchFilters | None = None
     conversation_id: str | None = None
     include_reasoning: bool = False
+    caller: str | None = None  # the API key id or OIDC subject that asked (audit)
 
 
 class _Run:
@@ -61,6 +63,7 @@ class _Run:
         self.text_at = 0.0  # perf_counter when the latest answer text arrived from it
         self.first_text_ms: float | None = None  # the generator's own time to the text of the first delta
         self.documents: dict[str, Document | None] = {}  # stored documents read for citations, once each
+        self.usage: dict[str, int] | None = None  # the LLM server's token counts, when it reports them
 
 
 class Asker:
@@ -72,6 +75,7 @@ class Asker:
         self.extractive = extractive
         self.verifier = verifier
         self.traces = traces
+        self.answer_observers: list[Callable[[dict[str, Any]], None]] = []  # each finished answer, e.g. metrics
 
     # -- the whole answer --------------------------------------------------------------------
     def ask(self, request: AskRequest) -> dict[str, Any]:
@@ -158,6 +162,8 @@ class Asker:
                            "generator_first_text": run.first_text_ms,
                            "total": round((time.perf_counter() - t0) * 1000, 1)},
         }
+        if run.usage:
+            response["usage"] = run.usage
         if request.include_reasoning:
             response["reasoning"] = run.reasoning
         trace = {
@@ -178,8 +184,12 @@ class Asker:
                              "lexical_weight": settings.support_lexical_weight,
                              "claims": [c.to_json() for c in run.claims]},
             "errors": run.errors,
+            "caller": request.caller,
+            "request_id": REQUEST_ID.get(),
         }
         self.traces.save(response, trace)
+        for observe in self.answer_observers:
+            observe(response)
         yield "done", response
 
     # -- generation with claim-by-claim verification ---------------------------------------
@@ -189,6 +199,9 @@ class Asker:
         run.text_at = run.generator_start
         for event in generator.generate(request):
             run.text_at = time.perf_counter()
+            if event.kind == "usage":
+                run.usage = event.usage
+                continue
             if event.kind == "reasoning":
                 run.reasoning += event.text
                 if include_reasoning:

@@ -16,8 +16,9 @@ from app.answer.evidence import Evidence
 
 @dataclass(frozen=True)
 class GenerationEvent:
-    kind: Literal["reasoning", "answer"]
+    kind: Literal["reasoning", "answer", "usage"]
     text: str
+    usage: dict[str, int] | None = None  # kind "usage": the server's token counts (prompt_tokens, completion_tokens)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 
 import openai
 from openai import Stream
-from openai.types.chat import ChatCompletionChunk
+from openai.types.chat import ChatCompletionChunk, ChatCompletionStreamOptionsParam
 
 from app.answer.generator import GenerationEvent, GenerationRequest, GeneratorError
 from app.answer.think import ThinkSplitter, split_reasoning
@@ -81,11 +81,16 @@ class OpenAICompatibleGenerator:
                 stream=True,
                 temperature=self.settings.llm_temperature,
                 max_tokens=self.settings.llm_max_tokens,
+                stream_options=ChatCompletionStreamOptionsParam(include_usage=True),
             ))
             with stream:
                 for chunk in stream:
                     if time.monotonic() > deadline:
                         raise GeneratorError(f"LLM answer exceeded {self.settings.llm_total_timeout_s:.0f} s")
+                    if chunk.usage is not None:
+                        yield GenerationEvent("usage", "", usage={
+                            "prompt_tokens": chunk.usage.prompt_tokens,
+                            "completion_tokens": chunk.usage.completion_tokens})
                     if not chunk.choices:
                         continue
                     delta = chunk.choices[0].delta

@@ -56,7 +56,8 @@ def ask(
         filters = parse_filters(body.filters.model_dump(exclude_none=True) if body.filters else None)
     except SearchRequestError as exc:
         raise ApiError(422, "invalid_request", exc.message, exc.field) from None
-    ask_request = AskRequest(question, body.k, filters, body.conversation_id, body.include_reasoning)
+    ask_request = AskRequest(question, body.k, filters, body.conversation_id, body.include_reasoning,
+                             caller=getattr(request.state, "caller", None))
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_sse(engine.stream(ask_request)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

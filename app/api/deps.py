@@ -1,4 +1,4 @@
-"""Request dependencies: the runtime and the caller's role."""
+"""Request dependencies: the runtime and the caller's role (API key or OIDC token), rate-limited per caller."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Callable
 from fastapi import Request
 
 from app.api.errors import ApiError
-from app.auth import ApiKey, KeyStore
+from app.api.ratelimit import RateLimiter
+from app.auth import KEY_PREFIX, ApiKey, KeyStore
+from app.auth_oidc import OidcError, OidcVerifier
 from app.runtime import Runtime
 
 DEV_KEY = ApiKey(key_id="dev", name="dev-mode", role="admin")
@@ -17,22 +19,47 @@ def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+def _authenticate(request: Request) -> ApiKey:
+    if request.app.state.settings.dev_mode:
+        return DEV_KEY
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <API key or OIDC token>", "Authorization")
+    oidc: OidcVerifier | None = request.app.state.oidc
+    if not secret.startswith(KEY_PREFIX) and oidc is not None:
+        try:
+            return oidc.verify(secret)
+        except OidcError as exc:
+            raise ApiError(exc.status, "unauthorized" if exc.status == 401 else "forbidden", str(exc),
+                           "Authorization") from None
+    keys: KeyStore = request.app.state.keys
+    key = keys.verify(secret)
+    if key is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key", "Authorization")
+    return key
+
+
+def rate_limit(request: Request, caller: str) -> None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.acquire(caller)
+    if wait is not None:
+        request.app.state.metrics.rate_limited.inc()
+        raise ApiError(429, "rate_limited", f"too many requests; retry in {wait} s", None,
+                       headers={"Retry-After": str(wait)})
+
+
 def require(role: str) -> Callable[[Request], ApiKey]:
-    """A dependency that admits callers holding ``role`` (admin holds every role)."""
+    """A dependency that admits callers holding ``role`` (admin holds every role), within their rate limit."""
 
     def check(request: Request) -> ApiKey:
-        if request.app.state.settings.dev_mode:
-            return DEV_KEY
-        header = request.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret:
-            raise ApiError(401, "unauthorized", "send Authorization: Bearer <API key>", "Authorization")
-        keys: KeyStore = request.app.state.keys
-        key = keys.verify(secret.strip())
-        if key is None:
-            raise ApiError(401, "unauthorized", "unknown or revoked API key", "Authorization")
+        key = _authenticate(request)
         if role == "admin" and key.role != "admin":
             raise ApiError(403, "forbidden", "this needs an admin key", "Authorization")
+        if not request.app.state.settings.dev_mode:
+            rate_limit(request, f"key:{key.key_id}")
+        request.state.caller = key.key_id
         return key
 
     return check

@@ -9,12 +9,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.headers = headers
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
@@ -24,7 +26,7 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, o
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {**({"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}), **(exc.headers or {})}
         return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

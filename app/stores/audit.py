@@ -96,5 +96,14 @@ class AuditStore:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
+    def purge(self, before: datetime) -> dict[str, int]:
+        """Delete calls, cards and feedback older than ``before`` (retention); rows removed per table."""
+        removed = {}
+        with self.engine.begin() as conn:
+            for table, column in ((cds_feedback, cds_feedback.c.received_at), (cds_cards, cds_cards.c.created_at),
+                                  (cds_calls, cds_calls.c.created_at)):
+                removed[table.name] = int(conn.execute(table.delete().where(column < before)).rowcount or 0)
+        return removed
+
     def close(self) -> None:
         self.engine.dispose()

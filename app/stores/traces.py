@@ -92,5 +92,10 @@ class TraceStore:
             for r in reversed(rows)
         ]
 
+    def purge(self, before: datetime) -> int:
+        """Delete answers created before ``before`` (retention); the number removed."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(answers.delete().where(answers.c.created_at < before)).rowcount or 0)
+
     def close(self) -> None:
         self.engine.dispose()
