@@ -30,7 +30,8 @@ ANSWER_NEUTRAL = {
 class Settings(BaseSettings):
     """MedEvidence configuration (environment variables ``MEDEVIDENCE_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="MEDEVIDENCE_", extra="ignore")
+    # An empty variable (as compose passes an unset one) means "not set", never the empty string.
+    model_config = SettingsConfigDict(env_prefix="MEDEVIDENCE_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(
         default=Path("data"),

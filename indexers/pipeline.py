@@ -23,6 +23,7 @@ import numpy as np
 from app.graph_model import DocumentLinks
 from app.model import Chunk, Document, SparseVec
 from app.runtime import Runtime
+from app.stores.manifest import VECTORS_INDEX_KEY
 from indexers.chunking import ChunkingConfig, chunk_document
 from indexers.graph_build import EntityDictionary, links_for
 from indexers.sources.base import Rejected
@@ -199,13 +200,14 @@ class Indexer:
         self, sources: list[_Source], summary: IndexSummary, progress: Progress | None, graph_writer: Executor
     ) -> None:
         versions = self.rt.manifest.versions()
+        rebuild = self._index_shape_changed(versions)
         todo: list[tuple[Document, str]] = []
         deletes: list[str] = []
         for source in sources:
             counts = {"documents": len(source.documents), "added": 0, "updated": 0, "unchanged": 0, "deleted": 0}
             for doc in source.documents.values():
                 known = versions.get(doc.id)
-                if known == doc.version:
+                if known == doc.version and not rebuild:
                     counts["unchanged"] += 1
                     continue
                 counts["added" if known is None else "updated"] += 1
@@ -221,6 +223,14 @@ class Indexer:
             self.rt.manifest.begin_deletes(deletes)
             graph_writer.submit(self._apply_deletes, deletes).result()
             self.rt.manifest.commit([], deletes)
+        if rebuild:  # every stored document goes into the new index, also those no source named this run
+            listed = {doc.id for doc, _ in todo} | {d for s in sources for d in s.documents} | set(deletes)
+            for doc_id, origin in sorted(self.rt.manifest.origins().items()):
+                stored = self.rt.manifest.document(doc_id) if doc_id not in listed else None
+                if stored is not None:
+                    todo.append((stored, origin))
+                    summary.updated += 1
+            self.rt.manifest.set_meta("bm25_avgdl", "")  # chunk lengths change with the chunking
         self._ensure_avgdl(todo)
         size = self.rt.settings.index_batch_documents
         known_ids = set(versions)
@@ -228,6 +238,15 @@ class Indexer:
         summary.chunks_written += self._write_pipelined(todo, size, known_ids, progress, graph_writer)
         summary.chunks_embedded = self.rt.embedder.embedded - embedded_before
         summary.chunks_from_cache = self.rt.embedder.cached - cached_before
+        self.rt.manifest.set_meta(VECTORS_INDEX_KEY, self.rt.settings.index_name())
+
+    def _index_shape_changed(self, versions: dict[str, str]) -> bool:
+        """The embedding model or chunking changed since the documents were indexed: the chunk index is named
+        by a hash of them, so the new one starts empty and every document must be written into it."""
+        recorded = self.rt.manifest.get_meta(VECTORS_INDEX_KEY)
+        if recorded is None:  # a data dir indexed before the name was recorded
+            return bool(versions) and self.rt.vectors.count() == 0
+        return recorded != self.rt.settings.index_name()
 
     # -- writing --------------------------------------------------------------------------
     def _write(

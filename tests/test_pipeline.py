@@ -157,3 +157,23 @@ def test_starter_knowledge_indexes_every_source(tmp_path: Path) -> None:
     )
     report = json.loads(check.stdout)
     assert report["ok"] and report["chunks"] == summary["chunks_written"]
+
+
+def test_a_new_embedding_model_or_chunking_rebuilds_the_index(settings: Settings, tmp_path: Path) -> None:
+    """The chunk index is named by a hash of what shapes it; changing the chunking must write every stored
+    document into the new index (also those of a file not named this run), not report "unchanged" over an
+    empty collection."""
+    source = _write(tmp_path / "docs.jsonl", DOCS[:2])
+    other = _write(tmp_path / "other.jsonl", DOCS[2:])
+    with Runtime.open(settings) as rt:
+        Indexer(rt).index_paths([source, other])
+    reshaped = settings.model_copy(update={"chunk_max_tokens": 64, "chunk_min_tokens": 32})
+    assert reshaped.index_name() != settings.index_name()
+    with Runtime.open(reshaped) as rt:
+        assert rt.vectors.count() == 0
+        summary = Indexer(rt).index_paths([source])
+        assert summary.unchanged == 0 and summary.updated == 3
+        versions, manifest_chunks, vector_chunks, _ = _state(rt)
+        assert set(versions) == {d["id"] for d in DOCS} and manifest_chunks == vector_chunks
+        assert check_consistency(rt).ok
+        assert Indexer(rt).index_paths([source]).unchanged == 2  # and then it is current

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from app.answer.generator import GeneratorError
 from app.api.deps import runtime
 from app.runtime import Runtime
+from app.stores.manifest import VECTORS_INDEX_KEY
 
 router = APIRouter(tags=["health"])
 
@@ -43,6 +44,13 @@ def readyz(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> JSONRe
         except Exception as exc:  # a failing store makes the service not ready, with the reason
             ready = False
             checks[name] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
+    built_for = rt.manifest.get_meta(VECTORS_INDEX_KEY)
+    if built_for not in (None, rt.settings.index_name()):  # the model or chunking changed: reindex first
+        ready = False
+        checks["index"] = {"ok": False, "detail": f"documents were indexed into {built_for}, the settings name "
+                           f"{rt.settings.index_name()}: run `medevidence index` to rebuild"}
+    else:
+        checks["index"] = {"ok": True, "detail": rt.settings.index_name()}
     generator = request.app.state.asker.generator
     try:
         reachable = generator.ready()

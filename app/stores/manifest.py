@@ -19,6 +19,8 @@ from typing import Any
 
 from app.model import Chunk, Document, Section
 
+VECTORS_INDEX_KEY = "vectors_index"  # meta: the chunk index (settings.index_name()) the documents were written to
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, version TEXT NOT NULL, title TEXT NOT NULL, source_type TEXT NOT NULL,
@@ -89,6 +91,10 @@ class Manifest:
     # -- reads ----------------------------------------------------------------------------
     def versions(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT doc_id, version FROM documents"))
+
+    def origins(self) -> dict[str, str]:
+        """Every document id with the origin (source file or API) it was indexed from."""
+        return dict(self._db.execute("SELECT doc_id, origin FROM documents"))
 
     def doc_ids_from(self, origin: str) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE origin = ?", (origin,))}
