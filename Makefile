@@ -15,7 +15,10 @@ LLM_STAMP := $(VENV)/.llm-test-deps
 # and check accessibility with axe-core from npm (package.json; node_modules is not committed).
 BROWSER_STAMP := $(VENV)/.browser-test-deps
 
-.PHONY: setup run test lint bench knowledge llm-test-deps browser-test-deps
+# The trace/audit store contract also runs on a real PostgreSQL, started per test run from Debian's package.
+PG_STAMP := $(VENV)/.postgres-test-deps
+
+.PHONY: setup run test lint bench knowledge llm-test-deps browser-test-deps postgres-test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +51,14 @@ $(BROWSER_STAMP): $(STAMP) package.json
 
 browser-test-deps: $(BROWSER_STAMP)
 
-test: setup llm-test-deps browser-test-deps
-	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 MEDEVIDENCE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+$(PG_STAMP): $(STAMP)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql)
+	touch $(PG_STAMP)
+
+postgres-test-deps: $(PG_STAMP)
+
+test: setup llm-test-deps browser-test-deps postgres-test-deps
+	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 MEDEVIDENCE_REQUIRE_BROWSER=1 MEDEVIDENCE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check app indexers tests benchmarks

@@ -1,0 +1,111 @@
+"""One contract for the answer traces and the CDS audit, run on every database they support: SQLite (the
+embedded default) and a real PostgreSQL server started for the tests (``MEDEVIDENCE_REQUIRE_POSTGRES=1``: a
+missing PostgreSQL fails instead of skipping)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app.stores.audit import AuditStore
+from app.stores.traces import TraceStore
+from tests.postgres_server import postgres_url
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str | None]:
+    try:
+        with postgres_url() as url:
+            yield url
+    except (FileNotFoundError, OSError) as exc:
+        if os.environ.get("MEDEVIDENCE_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"no PostgreSQL here: {exc}")
+        yield None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'traces.sqlite'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    database = f"t{time.time_ns()}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def answer(answer_id: str, conversation: str = "c1", question: str = "q") -> tuple[dict[str, Any], dict[str, Any]]:
+    response = {"answer_id": answer_id, "conversation_id": conversation, "mode": "extractive", "model": "extractive",
+                "settings_hash": "h", "index_version": "chunks_x@1", "prompt_version": "answer-v1",
+                "abstained": False, "answer": f"answer to {question}", "citations": [{"n": 1, "quote": "华法林"}]}
+    trace = {"question": question, "standalone_question": question, "entities": [{"id": "DB00682"}],
+             "caller": "key1", "request_id": "r1"}
+    return response, trace
+
+
+def test_traces_round_trip_conversations_and_retention(url: str) -> None:
+    store = TraceStore(url)
+    try:
+        for i in range(8):
+            store.save(*answer(f"a{i}", question=f"question {i}"))
+            time.sleep(0.002)  # distinct creation times
+        store.save(*answer("other", conversation="c2"))
+        got = store.get("a3")
+        assert got is not None and got["question"] == "question 3" and got["caller"] == "key1"
+        assert got["response"]["citations"][0]["quote"] == "华法林"  # JSON and non-ASCII survive
+        assert store.get("missing") is None
+        turns = store.conversation("c1", limit=3)
+        assert [t["question"] for t in turns] == ["question 5", "question 6", "question 7"]  # last 3, oldest first
+        assert turns[0]["entities"] == [{"id": "DB00682"}]
+        assert store.purge(datetime.now(UTC) - timedelta(days=1)) == 0
+        assert store.purge(datetime.now(UTC) + timedelta(seconds=1)) == 9
+        assert store.get("a3") is None
+        with pytest.raises(sa.exc.IntegrityError):  # an answer id is written once
+            store.save(*answer("dup"))
+            store.save(*answer("dup"))
+    finally:
+        store.close()
+
+
+def test_audit_calls_cards_feedback_and_retention(url: str) -> None:
+    audit = AuditStore(url)
+    try:
+        call = {"hook_instance": "h1", "service_id": "svc", "hook": "order-sign", "client": "https://ehr",
+                "patient": "p:abc", "user": "u:def", "fhir_fetches": 2, "duration_ms": 12.5,
+                "detail": {"checked": [{"drug_id": "DB00682"}]}}
+        cards = [{"uuid": "card-1", "indicator": "critical", "summary": "A + B", "detail": "…"},
+                 {"uuid": "card-2", "indicator": "info", "summary": "not checked"}]
+        audit.record_call(call, cards)
+        audit.record_call(call, [])  # a client may retry one hook instance
+        assert audit.known_cards("svc", ["card-1", "card-2", "card-x"]) == {"card-1", "card-2"}
+        assert audit.known_cards("another", ["card-1"]) == set()
+        item = {"card": "card-1", "outcome": "overridden", "outcomeTimestamp": "2026-12-02T10:00:00Z",
+                "overrideReason": {"reason": {"code": "will-monitor", "system": "s", "display": "d"}}}
+        audit.record_feedback("svc", "https://ehr", [item, {**item, "outcome": "accepted", "overrideReason": None,
+                                                            "acceptedSuggestions": [{"id": "s1"}]}])
+        rows = audit.feedback_of("card-1")
+        assert [r["outcome"] for r in rows] == ["overridden", "accepted"]
+        assert rows[0]["override_reason"]["reason"]["code"] == "will-monitor"
+        assert rows[1]["accepted_suggestions"] == [{"id": "s1"}]
+        calls = audit.calls()
+        assert len(calls) == 2 and calls[0]["patient"] == "p:abc" and calls[0]["detail"]["checked"]
+        removed = audit.purge(datetime.now(UTC) + timedelta(seconds=1))
+        assert removed == {"cds_feedback": 2, "cds_cards": 2, "cds_calls": 2}
+        assert audit.calls() == [] and audit.known_cards("svc", ["card-1"]) == set()
+    finally:
+        audit.close()
