@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,12 @@ def starter_searcher(starter_runtime: Runtime) -> Iterator[Searcher]:
     engine = Searcher(starter_runtime)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for the page tests (tests/browser_support.py)."""
+    from tests.browser_support import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -68,7 +68,7 @@ def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["ready"] is True
-    assert set(body["checks"]) == {"manifest", "vectors", "graph", "model"}
+    assert set(body["checks"]) == {"manifest", "vectors", "graph", "index", "model"}
     assert body["checks"]["model"] == {"ok": True, "detail": {"mode": "extractive", "model": "extractive-mmr-v1"}}
 
 

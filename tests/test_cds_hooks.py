@@ -17,7 +17,6 @@ import jsonschema
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -26,6 +25,7 @@ from app.runtime import Runtime
 from tests.conftest import FIXTURES, KNOWLEDGE
 from tests.fhir_server import FhirData, fhir_app
 from tests.http_server import serving
+from tests.jwks_server import serving_jwks
 
 CDS = FIXTURES / "cds_hooks"
 ISSUER = "https://ehr.example.org/cds-client"
@@ -88,15 +88,8 @@ def client_key() -> Any:
 
 @pytest.fixture(scope="module")
 def jwks_url(client_key: Any) -> Iterator[str]:
-    jwk = jwt.algorithms.ECAlgorithm.to_jwk(client_key.public_key(), as_dict=True)
-    app = FastAPI()
-
-    @app.get("/jwks.json")
-    def keys() -> dict[str, Any]:
-        return {"keys": [{**jwk, "kid": KID, "use": "sig", "alg": "ES384"}]}
-
-    with serving(app) as base:
-        yield f"{base}/jwks.json"
+    with serving_jwks(client_key.public_key(), KID, "ES384") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ The demo patient is synthetic (``app/emr/demo_bundle.json``).  Screenshots go to
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,8 @@ import pytest
 from app.main import create_app
 from app.runtime import Runtime
 
+from .browser_support import AXE, SHOTS, require
 from .http_server import serving
-from .test_web import AXE, CHROMIUM, LAUNCH_ARGS, SHOTS, _require
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 QUESTION_LABEL = "Question (the current medications are added as context)"
@@ -26,20 +25,6 @@ def site(starter_runtime: Runtime) -> Iterator[str]:
     settings = starter_runtime.settings.model_copy(update={"emr_demo": True, "dev_mode": False})
     with serving(create_app(settings, runtime=starter_runtime)) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    _require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require(False, "playwright is not installed")
-        raise
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -159,7 +144,7 @@ def test_panel_accessibility_and_csp(browser: Any, site: str) -> None:
     csp = page.request.get(site + "/emr/panel").headers.get("content-security-policy") or ""
     assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
     page.locator("#alerts > li").first.locator("summary").click()
-    _require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
+    require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
     serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]

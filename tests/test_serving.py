@@ -14,7 +14,6 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.api.ratelimit import RateLimiter
@@ -25,9 +24,10 @@ from app.observability.logs import REQUEST_ID, JsonFormatter
 from app.observability.retention import purge_once
 from app.runtime import Runtime
 from app.stores.audit import AuditStore
+from app.stores.manifest import VECTORS_INDEX_KEY
 from app.stores.traces import TraceStore
 from tests.conftest import KNOWLEDGE
-from tests.http_server import serving
+from tests.jwks_server import serving_jwks
 
 ISSUER = "https://idp.hospital.example/realms/clinic"
 EMR_ORIGIN = "https://emr.hospital.example"
@@ -40,15 +40,8 @@ def idp_key() -> Any:
 
 @pytest.fixture(scope="module")
 def jwks_url(idp_key: Any) -> Iterator[str]:
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(idp_key.public_key(), as_dict=True)
-    app = FastAPI()
-
-    @app.get("/certs")
-    def certs() -> dict[str, Any]:
-        return {"keys": [{**jwk, "kid": "idp-1", "use": "sig", "alg": "RS256"}]}
-
-    with serving(app) as base:
-        yield f"{base}/certs"
+    with serving_jwks(idp_key.public_key(), "idp-1", "RS256") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +183,8 @@ def test_retention_purges_old_traces_and_audit_rows(tmp_path: Path) -> None:
                     "settings_hash": "h", "index_version": "1", "prompt_version": "p", "abstained": False}
         traces.save(response, {"question": "q", "standalone_question": "q"})
         traces.save({**response, "answer_id": "new"}, {"question": "q", "standalone_question": "q"})
-        call = {"hook_instance": "i", "service_id": "s", "hook": "patient-view", "client": "c", "patient": None,
-                "user": None, "fhir_fetches": 0, "duration_ms": 1.0, "detail": {}}
+        call: dict[str, Any] = {"hook_instance": "i", "service_id": "s", "hook": "patient-view", "client": "c",
+                                "patient": None, "user": None, "fhir_fetches": 0, "duration_ms": 1.0, "detail": {}}
         audit.record_call(call, [{"uuid": "u1", "indicator": "info", "summary": "s"}])
         with traces.engine.begin() as conn:
             conn.exec_driver_sql("UPDATE answers SET created_at = '2020-01-01 00:00:00.000000' WHERE answer_id='old'")
@@ -203,3 +196,18 @@ def test_retention_purges_old_traces_and_audit_rows(tmp_path: Path) -> None:
     finally:
         traces.close()
         audit.close()
+
+
+def test_readiness_says_when_the_index_was_built_for_another_model_or_chunking(
+        service: tuple[TestClient, dict[str, str], Settings], starter_runtime: Runtime) -> None:
+    client, _, _ = service
+    manifest = starter_runtime.manifest
+    current = manifest.get_meta(VECTORS_INDEX_KEY)
+    manifest.set_meta(VECTORS_INDEX_KEY, "chunks_000000000000")
+    try:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["index"]["ok"] is False
+        assert "medevidence index" in ready.json()["checks"]["index"]["detail"]
+    finally:
+        manifest.set_meta(VECTORS_INDEX_KEY, current or starter_runtime.settings.index_name())
+    assert client.get("/readyz").json()["checks"]["index"]["ok"] is True

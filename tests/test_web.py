@@ -7,9 +7,7 @@ asserted (benchmarks, not timing tests).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,23 +15,10 @@ import pytest
 from app.main import create_app
 from app.runtime import Runtime
 
-from .conftest import ROOT
+from .browser_support import AXE, SHOTS, require
 from .http_server import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "artifacts" / "screenshots"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-REQUIRED_ENV = "MEDEVIDENCE_REQUIRE_BROWSER"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
-
-
-def _require(ok: bool, reason: str) -> None:
-    if not ok:
-        if os.environ.get(REQUIRED_ENV) == "1":
-            pytest.fail(f"{REQUIRED_ENV}=1 but {reason}")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -43,26 +28,12 @@ def site(starter_runtime: Runtime) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    _require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require(False, "playwright is not installed")
-        raise
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def page(browser: Any, site: str) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
-    page.requests = []  # type: ignore[attr-defined]
-    page.on("request", lambda r: page.requests.append(r.url))  # type: ignore[attr-defined]
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
     yield page
     context.close()
 
@@ -142,7 +113,7 @@ def test_keyboard_tabs_and_accessibility(browser: Any, site: str) -> None:
     assert page.get_by_role("tab", name="Drugs").get_attribute("aria-selected") == "true"
     page.keyboard.press("ArrowLeft")
     assert page.get_by_role("tab", name="Ask").get_attribute("aria-selected") == "true"
-    _require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
+    require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
     serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]

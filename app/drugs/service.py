@@ -7,16 +7,14 @@ from typing import Any
 from app.drugs.cards import drug_card
 from app.drugs.catalog import DrugCatalog
 from app.drugs.interactions import MAX_DRUGS, check_interactions
+from app.errors import FieldError
 from app.runtime import Runtime
 
 MAX_NAME_CHARS = 200
 
 
-class DrugRequestError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class DrugRequestError(FieldError):
+    """A drug-card or interaction request field that is out of bounds."""
 
 
 class UnknownDrug(LookupError):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.errors import FieldError
+
 MAX_ID_CHARS = 200
 
 
-class CdsRequestError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class CdsRequestError(FieldError):
+    """A CDS Hooks request field that is missing or malformed."""
 
 
 @dataclass(frozen=True)

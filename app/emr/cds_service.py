@@ -28,8 +28,8 @@ from app.emr.fhir_medications import (
     MedicationUse,
     flatten,
     medication_index,
+    medication_reader,
     medication_uses,
-    parse_resource,
     resolve_use,
 )
 from app.emr.pseudonym import Pseudonymizer
@@ -65,21 +65,6 @@ class UnknownService(LookupError):
 
 class PrefetchUnavailable(RuntimeError):
     """Needed data was neither prefetched nor readable from the FHIR server (the spec's 412)."""
-
-
-def _medication_reader(fhir: FhirClient | None) -> Callable[[str], Any] | None:
-    """Reads a referenced Medication from the FHIR server; one that cannot be read is None (its order is then
-    named by the reference's display, or reported as not recognised)."""
-    if fhir is None:
-        return None
-
-    def read(reference: str) -> Any:
-        try:
-            return parse_resource(fhir.read(reference), "fhirServer")
-        except (FhirFetchError, FhirInputError):
-            return None
-
-    return read
 
 
 def _is_outcome(value: Any) -> bool:
@@ -131,7 +116,7 @@ class CdsHooksService:
         notices: list[dict[str, Any]] = []
         drafts: list[MedicationUse] = []
         medications: dict[str, Any] = {}
-        fetch = _medication_reader(fhir)
+        fetch = medication_reader(fhir)
         if request.hook in ORDER_HOOKS:
             orders = flatten(request.context["draftOrders"], "context.draftOrders")
             medications.update(medication_index(orders))

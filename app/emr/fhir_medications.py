@@ -20,6 +20,8 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from app.drugs.names import DrugNameResolver, Resolution
+from app.emr.fhir_client import FhirClient, FhirFetchError
+from app.errors import FieldError
 
 _BRACKET = re.compile(r"\[([^\]]+)\]")
 _PACK = re.compile(r"\{[^}]*\}")
@@ -30,13 +32,8 @@ MEDICATION_USE = ("MedicationRequest", "MedicationStatement")
 ACTIVE_STATUS = {"MedicationRequest": {"active", "on-hold"}, "MedicationStatement": {"active", "intended"}}
 
 
-class FhirInputError(ValueError):
+class FhirInputError(FieldError):
     """A resource a CDS client or FHIR server sent is not valid FHIR; ``field`` says where it was."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -166,3 +163,18 @@ def resolve_use(resolver: DrugNameResolver, use: MedicationUse) -> Resolution:
                 return Resolution(name, result.drug_ids, result.matched_by, result.suggestions)
             first = first or result
     return first or Resolution(use.label)
+
+
+def medication_reader(fhir: FhirClient | None) -> Callable[[str], Any] | None:
+    """Reads a referenced Medication a search did not include; one that cannot be read is None (its order is
+    then named by the reference's display, or reported as not recognised)."""
+    if fhir is None:
+        return None
+
+    def read(reference: str) -> Any:
+        try:
+            return parse_resource(fhir.read(reference), "Medication")
+        except (FhirFetchError, FhirInputError):
+            return None
+
+    return read

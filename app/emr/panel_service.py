@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -29,13 +28,14 @@ from app.emr.fhir_medications import (
     FhirInputError,
     flatten,
     medication_index,
+    medication_reader,
     medication_uses,
-    parse_resource,
     resolve_use,
 )
 from app.emr.panel_sessions import DEMO_BANNER, HEADER, PanelSession, PanelSessions
 from app.emr.pseudonym import Pseudonymizer
 from app.emr.smart_launch import SmartLauncher
+from app.errors import ServiceError
 from app.retrieval.search import MAX_QUERY_CHARS
 
 log = logging.getLogger("medevidence.emr")
@@ -44,13 +44,8 @@ ROLE = {"MedicationRequest": "prescribed", "MedicationStatement": "reported"}
 SEARCHES = tuple(f"{kind}?patient={{patient}}&status=active&_include={kind}:medication" for kind in ROLE)
 
 
-class PanelError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
+class PanelError(ServiceError):
+    """A panel request that cannot be answered (no session, a FHIR read that failed…)."""
 
 
 def _patient_name(patient: dict[str, Any]) -> str | None:
@@ -117,7 +112,7 @@ class PanelService:
             banner = self._banner(session, fhir)
             status = {field: getattr(r, "status", None) for r, field in resources}
             kinds = {field: r.get_resource_type() for r, field in resources}
-            uses = medication_uses(resources, "active", medication_index(resources), _reader(fhir))
+            uses = medication_uses(resources, "active", medication_index(resources), medication_reader(fhir))
         except FhirFetchError as exc:
             raise PanelError(502, "fhir_unavailable", f"the patient's record could not be read: {exc}") from exc
         except FhirInputError as exc:
@@ -183,20 +178,6 @@ def with_medications(question: str, names: tuple[str, ...] | list[str]) -> str:
             break
         shown.append(name)
     return f"{question} (current medications: {', '.join(shown)})" if shown else question
-
-
-def _reader(fhir: FhirClient | None) -> Callable[[str], Any] | None:
-    """Reads a referenced Medication the search did not include; one that cannot be read is None."""
-    if fhir is None:
-        return None
-
-    def read(reference: str) -> Any:
-        try:
-            return parse_resource(fhir.read(reference), "Medication")
-        except (FhirFetchError, FhirInputError):
-            return None
-
-    return read
 
 
 class EmrPanel:

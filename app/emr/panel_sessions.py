@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from app.emr.expiring import ExpiringStore
 from app.emr.smart_launch import TokenGrant
 
 HEADER = "X-MedEvidence-Panel"
@@ -56,16 +56,10 @@ class PanelSession:
 class PanelSessions:
     def __init__(self, minutes: int, capacity: int = MAX_SESSIONS) -> None:
         self.ttl_s = minutes * 60.0
-        self.capacity = capacity
-        self._items: dict[str, PanelSession] = {}
-        self._lock = threading.Lock()
+        self._store: ExpiringStore[PanelSession] = ExpiringStore(capacity)
 
     def _add(self, session: PanelSession) -> PanelSession:
-        with self._lock:
-            self._purge(time.monotonic())
-            while len(self._items) >= self.capacity:  # oldest first
-                self._items.pop(next(iter(self._items)))
-            self._items[session.id] = session
+        self._store.put(session.id, session, session.expires_at)
         return session
 
     def from_grant(self, grant: TokenGrant) -> PanelSession:
@@ -83,14 +77,7 @@ class PanelSessions:
         """The live session with this id; None when missing, unknown or expired."""
         if not session_id or len(session_id) > 128:
             return None
-        with self._lock:
-            self._purge(time.monotonic())
-            return self._items.get(session_id)
+        return self._store.get(session_id)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def _purge(self, now: float) -> None:
-        for key in [k for k, s in self._items.items() if s.expires_at <= now]:
-            del self._items[key]
+        return len(self._store)

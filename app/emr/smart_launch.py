@@ -21,7 +21,6 @@ import hashlib
 import json
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,8 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 import httpx
 
 from app.config import Settings
+from app.emr.expiring import ExpiringStore
+from app.errors import ServiceError
 
 PENDING_SECONDS = 600
 MAX_PENDING = 2000
@@ -37,15 +38,8 @@ MAX_PARAM_CHARS = 2048
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
-class SmartLaunchError(Exception):
+class SmartLaunchError(ServiceError):
     """A launch or callback that cannot go on; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 def code_verifier() -> str:
@@ -118,30 +112,17 @@ class PendingLaunches:
 
     def __init__(self, ttl_s: float = PENDING_SECONDS, capacity: int = MAX_PENDING) -> None:
         self.ttl_s = ttl_s
-        self.capacity = capacity
-        self._items: dict[str, PendingLaunch] = {}
-        self._lock = threading.Lock()
+        self._store: ExpiringStore[PendingLaunch] = ExpiringStore(capacity)
 
     def add(self, launch: PendingLaunch) -> None:
-        with self._lock:
-            self._purge(time.monotonic())
-            while len(self._items) >= self.capacity:  # oldest first: dicts keep insertion order
-                self._items.pop(next(iter(self._items)))
-            self._items[launch.state] = launch
+        self._store.put(launch.state, launch, launch.created + self.ttl_s)
 
     def take(self, state: str) -> PendingLaunch | None:
         """The launch for ``state`` (removed: a state works once); None when unknown, used or expired."""
-        with self._lock:
-            self._purge(time.monotonic())
-            return self._items.pop(state, None)
+        return self._store.take(state)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def _purge(self, now: float) -> None:
-        for state in [s for s, p in self._items.items() if now - p.created > self.ttl_s]:
-            del self._items[state]
+        return len(self._store)
 
 
 def _endpoint(config: dict[str, Any], key: str, iss: str) -> str:

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from app.drugs.catalog import local_drug_names
+from app.errors import FieldError
 from app.model import SOURCE_TYPES, ScoredChunk, SearchFilters
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
@@ -27,13 +28,8 @@ MAX_K = 100
 MAX_QUERY_CHARS = 2000
 
 
-class SearchRequestError(ValueError):
+class SearchRequestError(FieldError):
     """A search request that cannot run; ``field`` names the offending input."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
 
 
 def parse_filters(raw: Any, prefix: str = "filters") -> SearchFilters | None:

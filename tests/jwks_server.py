@@ -1,0 +1,27 @@
+"""A JWK Set served on loopback (a CDS client's or an identity provider's public signing key), for JWT tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import jwt
+from fastapi import FastAPI
+
+from tests.http_server import serving
+
+
+@contextmanager
+def serving_jwks(public_key: Any, kid: str, alg: str) -> Iterator[str]:
+    """Yields the JWKS URL; ``alg`` picks the key family (ES* elliptic curve, RS* RSA)."""
+    family = jwt.algorithms.ECAlgorithm if alg.startswith("ES") else jwt.algorithms.RSAAlgorithm
+    jwk = family.to_jwk(public_key, as_dict=True)
+    app = FastAPI()
+
+    @app.get("/jwks.json")
+    def keys() -> dict[str, Any]:
+        return {"keys": [{**jwk, "kid": kid, "use": "sig", "alg": alg}]}
+
+    with serving(app) as base:
+        yield f"{base}/jwks.json"
