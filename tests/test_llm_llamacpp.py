@@ -87,7 +87,8 @@ def test_cli_ask_with_llm_url(llm_url: str, tmp_path: Path, starter_runtime: Run
     data_dir = str(tmp_path / "data")
     cli = [sys.executable, "-m", "app.cli"]
     env = {**os.environ, "MEDEVIDENCE_LLM_URL": llm_url, "MEDEVIDENCE_LLM_MAX_TOKENS": "160",
-           "MEDEVIDENCE_ANSWER_EVIDENCE_K": "3"}
+           "MEDEVIDENCE_ANSWER_EVIDENCE_K": "3",  # the same generous timeouts as the other tests: a busy 2-core CI
+           "MEDEVIDENCE_LLM_TIMEOUT_S": "120", "MEDEVIDENCE_LLM_TOTAL_TIMEOUT_S": "300"}
     indexed = subprocess.run([*cli, "index", str(source), "--data-dir", data_dir], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=600)
     assert indexed.returncode == 0, indexed.stderr
