@@ -74,6 +74,9 @@ class OpenAICompatibleGenerator:
         model = self.model_id()
         splitter = ThinkSplitter(self.settings.llm_reasoning_implicit_start)
         deadline = time.monotonic() + self.settings.llm_total_timeout_s
+        # Whether any chunk carried a choice: a 200 without one (an HTML page, a bare [DONE]) is no
+        # answer at all, not the model's empty one.
+        completion = False
         try:
             stream = cast(Stream[ChatCompletionChunk], self._client.chat.completions.create(
                 model=model,
@@ -93,6 +96,7 @@ class OpenAICompatibleGenerator:
                             "completion_tokens": chunk.usage.completion_tokens})
                     if not chunk.choices:
                         continue
+                    completion = True
                     delta = chunk.choices[0].delta
                     reasoning = delta_reasoning(delta)
                     if reasoning:
@@ -100,6 +104,8 @@ class OpenAICompatibleGenerator:
                     if delta.content:
                         for kind, text in splitter.feed(delta.content):
                             yield GenerationEvent(kind, text)  # type: ignore[arg-type]
+            if not completion:
+                raise GeneratorError("LLM response held no completion chunk (not an OpenAI-compatible stream)")
         except openai.OpenAIError as exc:
             raise GeneratorError(f"LLM request failed: {type(exc).__name__}: {exc}") from exc
         except GeneratorError:

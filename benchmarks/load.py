@@ -1,0 +1,240 @@
+"""Load: N concurrent clients on ``POST /v1/search`` over loopback, against one client as the named baseline.
+
+    python -m benchmarks.load [--clients 50] [--seconds 60] [--data-dir data/eval] [--baseline-seconds 15]
+                              [--out benchmarks/results]
+
+- The app: ``create_app`` on the data dir's runtime, dev mode (no keys, no rate limit), served by uvicorn on
+  127.0.0.1 in this process; the data dir is indexed with ``app.cli index`` first when it holds no complete
+  index of the starter knowledge.
+- The clients: asyncio + httpx in a child process (``--drive URL``), so their Python does not share the
+  server's interpreter lock.  Each client posts the next query of ``QUERIES`` (English and Chinese, drugs and
+  diseases; each client starts at its own offset) as soon as its previous answer arrived, until the time is up.
+- Every query is sent once before measuring (both runs see the same warm caches).  Then the baseline, one
+  client for ``--baseline-seconds``, then ``--clients`` clients for ``--seconds``.
+- Reported: requests, errors (non-200 answers, or transport failures, by kind), throughput (answers/s over
+  the run's wall time), p50/p95/p99 latency of the successful requests, the single-client p50, and the ratio
+  p50 under load / single-client p50.  Written to ``load.json`` and ``load.md`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QUERIES: tuple[str, ...] = (
+    # drugs, English
+    "warfarin contraindications", "What is the usual starting dose of warfarin?",
+    "metformin lactic acidosis risk", "atorvastatin muscle pain", "clarithromycin simvastatin interaction",
+    "amiodarone thyroid toxicity", "lisinopril cough", "ibuprofen kidney injury",
+    "acetaminophen maximum daily dose", "digoxin toxicity symptoms", "fluoxetine serotonin syndrome",
+    "clopidogrel omeprazole interaction", "levothyroxine absorption food", "methotrexate folic acid",
+    "insulin glargine hypoglycemia", "allopurinol rash", "tramadol seizures", "spironolactone hyperkalemia",
+    # diseases, English
+    "type 2 diabetes first-line treatment", "atrial fibrillation anticoagulation",
+    "symptoms of myostatin-related muscle hypertrophy", "hypertension in pregnancy", "chronic kidney disease anemia",
+    "asthma inhaled corticosteroids", "heart failure with reduced ejection fraction", "gout flare treatment",
+    "Does vitamin D supplementation prevent fractures?", "community-acquired pneumonia antibiotics",
+    # drugs and diseases, Chinese
+    "华法林和阿司匹林合用的出血风险", "华法林 禁忌症", "阿托伐他汀 不良反应", "二甲双胍 禁忌", "克拉霉素 相互作用",
+    "胺碘酮 甲状腺", "布洛芬 肾损伤", "对乙酰氨基酚 最大剂量", "地高辛 中毒", "氯吡格雷 奥美拉唑",
+    "2型糖尿病 治疗", "房颤 抗凝治疗", "高血压 妊娠", "哮喘 吸入激素", "心力衰竭 治疗", "痛风 急性发作",
+    # mixed
+    "warfarin 华法林 INR", "metformin 二甲双胍 renal function",
+)
+
+
+# -- the clients (child process) --------------------------------------------------------------------
+
+
+async def _client(client: Any, url: str, offset: int, stop_at: float, latencies: list[float],
+                  errors: Counter[str]) -> None:
+    import httpx
+
+    i = offset
+    while time.perf_counter() < stop_at:
+        query = QUERIES[i % len(QUERIES)]
+        i += 1
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, json={"query": query, "k": 10})
+            ok = response.status_code == 200 and isinstance(response.json().get("hits"), list)
+            kind = "" if ok else f"HTTP {response.status_code}"
+        except (httpx.HTTPError, ValueError) as exc:
+            kind = type(exc).__name__
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if kind:
+            errors[kind] += 1
+        else:
+            latencies.append(elapsed_ms)
+
+
+async def _drive(base: str, clients: int, seconds: float) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        started = time.perf_counter()
+        stop_at = started + seconds
+        step = max(1, len(QUERIES) // max(clients, 1))
+        await asyncio.gather(*(_client(client, f"{base}/v1/search", n * step, stop_at, latencies, errors)
+                               for n in range(clients)))
+        wall = time.perf_counter() - started
+    return summarize(latencies, errors, wall, clients, seconds)
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of sorted values (as benchmarks.search_latency reports p95)."""
+    return ordered[int(q * (len(ordered) - 1))] if ordered else float("nan")
+
+
+def summarize(latencies: list[float], errors: Counter[str], wall: float, clients: int,
+              seconds: float) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    return {
+        "clients": clients, "seconds": seconds, "wall_seconds": round(wall, 3),
+        "requests": len(ordered) + sum(errors.values()), "ok": len(ordered), "errors": sum(errors.values()),
+        "error_kinds": dict(errors), "throughput_rps": len(ordered) / wall if wall else 0.0,
+        "p50_ms": percentile(ordered, 0.50), "p95_ms": percentile(ordered, 0.95), "p99_ms": percentile(ordered, 0.99),
+        "max_ms": ordered[-1] if ordered else float("nan"),
+    }
+
+
+def measure(base: str, clients: int, seconds: float) -> dict[str, Any]:
+    """``clients`` concurrent clients on ``base``/v1/search for ``seconds``, run in a child process."""
+    cmd = [sys.executable, "-m", "benchmarks.load", "--drive", base, "--clients", str(clients),
+           "--seconds", str(seconds)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the load driver exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def warm_up(base: str) -> None:
+    """Every query once, one at a time (the graph channel caches documents per drug set)."""
+    import httpx
+
+    with httpx.Client(timeout=120) as client:
+        for query in QUERIES:
+            client.post(f"{base}/v1/search", json={"query": query, "k": 10}).raise_for_status()
+
+
+# -- the server (this process) ----------------------------------------------------------------------
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app on a free loopback port (uvicorn in a thread), until the block ends."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 300
+    while not server.started and thread.is_alive() and time.time() < deadline:
+        time.sleep(0.1)
+    if not server.started:
+        raise RuntimeError("the app did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _starter_documents(knowledge_dir: Path) -> int:
+    from indexers.sources.base import Rejected
+    from indexers.sources.jsonl import read_jsonl
+
+    return sum(1 for path in sorted((knowledge_dir / "docs").glob("*.jsonl.gz"))
+               for item in read_jsonl(path) if not isinstance(item, Rejected))
+
+
+def run(data_dir: Path, clients: int, seconds: float, baseline_seconds: float) -> dict[str, Any]:
+    from app.config import Settings
+    from app.main import create_app
+    from app.runtime import Runtime
+    from benchmarks.retrieval_eval import ensure_index
+
+    settings = Settings(data_dir=data_dir)
+    index = ensure_index(data_dir, _starter_documents(settings.knowledge_dir), "app.cli")
+    with Runtime.open(settings) as rt:
+        chunks = rt.vectors.count()
+        with serving(create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)) as base:
+            warm_up(base)
+            load_before = os.getloadavg()[0]
+            baseline = measure(base, 1, baseline_seconds)
+            load = measure(base, clients, seconds)
+            load_after = os.getloadavg()[0]
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+        "load_average_1min": [round(load_before, 2), round(load_after, 2)],  # the machine is shared
+        "data_dir": str(data_dir), "index_name": index["index_name"], "chunks": chunks,
+        "endpoint": "POST /v1/search (k=10), uvicorn on 127.0.0.1, dev mode", "queries": len(QUERIES),
+        "baseline_single_client": baseline, "load": load,
+        "p50_ratio_load_to_single_client": load["p50_ms"] / baseline["p50_ms"],
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    b, load = result["baseline_single_client"], result["load"]
+    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(load["error_kinds"].items())) or "none"
+    lines = [
+        "# Load: concurrent clients on /v1/search", "",
+        f"{result['machine']}, {result['date']}; {result['endpoint']}; {result['chunks']} chunks; "
+        f"{result['queries']} queries (English and Chinese, drugs and diseases), clients in a separate process", "",
+        "| run | clients | seconds | requests | errors | throughput req/s | p50 ms | p95 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, r in (("single client (baseline)", b), ("under load", load)):
+        lines.append(f"| {name} | {r['clients']} | {r['seconds']:g} | {r['requests']} | {r['errors']} | "
+                     f"{r['throughput_rps']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} |")
+    before, after = result["load_average_1min"]
+    lines += ["", f"p50 under load / single-client p50: {result['p50_ratio_load_to_single_client']:.1f}x; "
+              f"errors by kind: {kinds}; load average (1 min) before / after: {before:.2f} / {after:.2f}."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "eval")
+    parser.add_argument("--baseline-seconds", type=float, default=15.0)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--drive", metavar="URL", help=argparse.SUPPRESS)  # the child process: clients only
+    args = parser.parse_args(argv)
+    if args.drive:
+        print(json.dumps(asyncio.run(_drive(args.drive, args.clients, args.seconds))))
+        return 0
+    result = run(args.data_dir, args.clients, args.seconds, args.baseline_seconds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "load.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = markdown(result)
+    (args.out / "load.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0 if result["load"]["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
