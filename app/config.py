@@ -21,7 +21,7 @@ DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 ANSWER_NEUTRAL = {
     "qdrant_api_key", "neo4j_password", "llm_api_key", "traces_url", "public_base_url", "cds_jwt_issuers",
     "cds_jwt_audiences", "cds_min_indicator", "smart_client_id", "smart_client_secret", "smart_issuers",
-    "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes",
+    "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes", "neo4j_retry_s",
     "rate_limit_per_minute", "rate_limit_burst", "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
     "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
 }
@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     )
     neo4j_user: str = Field(default="neo4j", description="Graph user name.")
     neo4j_password: str = Field(default="medevidence", description="Graph password (server or embedded).")
+    neo4j_retry_s: float = Field(
+        default=5.0, gt=0, description="Seconds a graph transaction is retried (cluster leader change) before failing."
+    )
     neo4j_database: str = Field(default="medevidence", description="Graph database name.")
     dev_mode: bool = Field(
         default=False,

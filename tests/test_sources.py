@@ -591,3 +591,16 @@ def test_knowledge_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_build_hooks_are_optional() -> None:
     assert knowledge_build.run_hook("indexers.no_such_hook_module", Path(".")) is False
+
+
+def test_an_oversized_jsonl_document_is_rejected_with_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexers.sources import jsonl
+
+    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 200)
+    small = {"id": "ok-1", "title": "Small", "text": "Warfarin dosing."}
+    big = {"id": "big-1", "title": "Big", "text": "x" * 500}
+    path = tmp_path / "docs.jsonl"
+    path.write_text(json.dumps(small) + "\n" + json.dumps(big) + "\n", encoding="utf-8")
+    items = list(jsonl.read_jsonl(path))
+    assert [getattr(i, "id", None) for i in items] == ["ok-1", None]
+    assert str(items[1]).startswith(f"{path}:2:") and "at most 200" in str(items[1])

@@ -93,7 +93,10 @@ def connect_neo4j(settings: Settings) -> GraphStore:
 
     if not settings.neo4j_uri:
         raise GraphStoreError("MEDEVIDENCE_NEO4J_URI is not set")
-    driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
+    # A cluster's retries are for a leader change (seconds), not an outage: fail within them so /readyz and a
+    # 503 say so, rather than a search hanging on the driver's default of 30 s of retries per transaction.
+    driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password),
+                                  max_transaction_retry_time=settings.neo4j_retry_s, connection_timeout=5.0)
     try:
         driver.verify_connectivity()
         with driver.session(database=settings.neo4j_database) as session:

@@ -40,6 +40,9 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+MAX_LINE_BYTES = 20_000_000  # one document: the largest FDA label is under 1 MB; past this, a broken export
+
+
 def read_jsonl(path: Path) -> Iterator[ReadItem]:
     """Yield a Document or a Rejected for every non-blank line of a generic JSONL file."""
     file = str(path)
@@ -50,6 +53,9 @@ def read_jsonl(path: Path) -> Iterator[ReadItem]:
                 if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
                 if not raw.strip():
+                    continue
+                if len(raw) > MAX_LINE_BYTES:
+                    yield Rejected(file, number, f"document of {len(raw):,} bytes; at most {MAX_LINE_BYTES:,} per line")
                     continue
                 try:
                     yield parse_line(raw)

@@ -83,8 +83,10 @@ def medquad_document(file: Path) -> ReadItem:
     """Build the Document for one MedQuAD XML file."""
     try:
         root = ET.parse(file).getroot()
-    except (ET.ParseError, OSError) as exc:
-        return Rejected(str(file), 0, f"invalid XML: {exc}")
+    except ET.ParseError as exc:
+        return Rejected(str(file), exc.position[0], f"invalid XML: {exc}")
+    except OSError as exc:
+        return Rejected(str(file), 0, f"unreadable: {exc}")
     collection = _attr(root, "source", "corpus") or file.parent.name.split("_", 1)[-1]
     focus = " ".join((_first_text(root, "focus", "doctitle-focus") or "").split())
     sections: list[tuple[str, str]] = []
