@@ -23,7 +23,7 @@ from .conftest import KNOWLEDGE, ROOT
 
 pytestmark = pytest.mark.slow
 
-KILLS = 4
+KILLS = int(os.environ.get("MEDEVIDENCE_KILL_POINTS", "4"))  # CI: 4; the full figure: 10
 
 
 def _sample(path: Path) -> Path:
@@ -89,7 +89,8 @@ def test_sigkill_at_random_points_then_rerun_converges(tmp_path: Path) -> None:
             os.kill(proc.pid, signal.SIGKILL)
             killed_mid_run += 1
         proc.wait(timeout=60)
-    assert killed_mid_run >= 2, "the kills should land while indexing runs"
+    assert killed_mid_run >= min(2, KILLS), "the kills should land while indexing runs"
+    print(f"SIGKILLed {killed_mid_run} of {KILLS} runs mid-indexing")
     final = _index(victim, source)
     assert final.returncode == 0, final.stderr[-2000:]
     assert _snapshot(victim) == reference
