@@ -23,16 +23,15 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.http_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,29 +137,6 @@ def warm_up(base: str) -> None:
 # -- the server (this process) ----------------------------------------------------------------------
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app on a free loopback port (uvicorn in a thread), until the block ends."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 300
-    while not server.started and thread.is_alive() and time.time() < deadline:
-        time.sleep(0.1)
-    if not server.started:
-        raise RuntimeError("the app did not start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 def _starter_documents(knowledge_dir: Path) -> int:
     from indexers.sources.base import Rejected
     from indexers.sources.jsonl import read_jsonl
@@ -179,7 +155,8 @@ def run(data_dir: Path, clients: int, seconds: float, baseline_seconds: float) -
     index = ensure_index(data_dir, _starter_documents(settings.knowledge_dir), "app.cli")
     with Runtime.open(settings) as rt:
         chunks = rt.vectors.count()
-        with serving(create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)) as base:
+        app = create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)
+        with serving(app, start_timeout=300) as base:
             warm_up(base)
             load_before = os.getloadavg()[0]
             baseline = measure(base, 1, baseline_seconds)

@@ -43,3 +43,12 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def axe_serious(page: Any) -> list[tuple[str, list[Any]]]:
+    """axe-core's WCAG 2 A/AA violations of serious or critical impact on the page as it is now."""
+    require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
+            if v["impact"] in ("serious", "critical")]

@@ -13,7 +13,7 @@ import pytest
 from app.main import create_app
 from app.runtime import Runtime
 
-from .browser_support import AXE, SHOTS, require
+from .browser_support import SHOTS, axe_serious
 from .http_server import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -144,10 +144,6 @@ def test_panel_accessibility_and_csp(browser: Any, site: str) -> None:
     csp = page.request.get(site + "/emr/panel").headers.get("content-security-policy") or ""
     assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
     page.locator("#alerts > li").first.locator("summary").click()
-    require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
-    serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
-               if v["impact"] in ("serious", "critical")]
+    serious = axe_serious(page)
     context.close()
     assert serious == [], serious

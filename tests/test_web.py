@@ -15,7 +15,7 @@ import pytest
 from app.main import create_app
 from app.runtime import Runtime
 
-from .browser_support import AXE, SHOTS, require
+from .browser_support import SHOTS, axe_serious
 from .http_server import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -113,10 +113,6 @@ def test_keyboard_tabs_and_accessibility(browser: Any, site: str) -> None:
     assert page.get_by_role("tab", name="Drugs").get_attribute("aria-selected") == "true"
     page.keyboard.press("ArrowLeft")
     assert page.get_by_role("tab", name="Ask").get_attribute("aria-selected") == "true"
-    require(AXE.exists(), "axe-core is not installed (make browser-test-deps runs npm install)")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
-    serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
-               if v["impact"] in ("serious", "critical")]
+    serious = axe_serious(page)
     context.close()
     assert serious == [], serious
