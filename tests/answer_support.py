@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -55,7 +56,7 @@ class ScriptedGenerator:
 
 
 def evidence_sentences(request: GenerationRequest) -> list[tuple[int, str]]:
-    out = []
+    out: list[tuple[int, str]] = []
     for ev in request.evidence:
         text = ev.chunk.text
         out.extend((ev.n, text[s.start : s.end]) for s in sentence_spans(text) if len(text[s.start : s.end]) > 30)
@@ -111,3 +112,14 @@ def assert_grounded(answer: dict[str, Any], rt: Runtime) -> None:
             assert claim["citations"] and set(claim["citations"]) <= numbers, claim
         else:
             assert claim["citations"] == [], claim
+
+
+def sse_events(response: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The (event, data) pairs of a server-sent-events response (an httpx streaming response)."""
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[len("event: "):]
+        elif line.startswith("data: ") and name:
+            events.append((name, json.loads(line[len("data: "):])))
+    return events

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from app.auth import KeyStore
 from app.main import create_app
 from app.runtime import Runtime
 
-from .answer_support import assert_grounded
+from .answer_support import assert_grounded, sse_events
 from .conftest import ROOT
 from .http_server import serving
 
@@ -33,15 +32,6 @@ def api(starter_runtime: Runtime) -> Iterator[tuple[str, dict[str, str]]]:
         yield base, {"Authorization": f"Bearer {reader}"}
 
 
-def _events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    name = None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line[len("event: "):]
-        elif line.startswith("data: ") and name:
-            events.append((name, json.loads(line[len("data: "):])))
-    return events
 
 
 def test_ask_json_contract(api: tuple[str, dict[str, str]], starter_runtime: Runtime) -> None:
@@ -70,7 +60,7 @@ def test_ask_streams_server_sent_events(api: tuple[str, dict[str, str]], starter
     body = {"question": "华法林和阿司匹林合用的出血风险", "stream": True}
     with httpx.stream("POST", f"{base}/v1/ask", json=body, headers=auth, timeout=120) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-        events = _events(r)
+        events = sse_events(r)
     names = [n for n, _ in events]
     assert names[0] == "evidence" and names[-2:] == ["citations", "done"] and names.count("delta") >= 1
     done = events[-1][1]
@@ -80,7 +70,7 @@ def test_ask_streams_server_sent_events(api: tuple[str, dict[str, str]], starter
     accept = {**auth, "Accept": "text/event-stream"}
     with httpx.stream("POST", f"{base}/v1/ask", json={"question": "warfarin INR monitoring"}, headers=accept,
                       timeout=120) as r:
-        assert [n for n, _ in _events(r)][-1] == "done"
+        assert [n for n, _ in sse_events(r)][-1] == "done"
 
 
 def test_ask_errors_name_the_field(api: tuple[str, dict[str, str]]) -> None:

@@ -30,7 +30,7 @@ from app.main import create_app
 from app.runtime import Runtime
 from indexers.pipeline import Indexer
 
-from .answer_support import assert_grounded
+from .answer_support import assert_grounded, sse_events
 from .conftest import FIXTURES, KNOWLEDGE
 from .http_server import free_port, serving
 
@@ -200,16 +200,6 @@ def faulty_api(starter_runtime: Runtime, faulty_llm: FaultyLLM) -> Iterator[str]
         yield base
 
 
-def _events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line[len("event: "):]
-        elif line.startswith("data: ") and name:
-            events.append((name, json.loads(line[len("data: "):])))
-    return events
-
-
 def _ask_json(base: str, rt: Runtime) -> dict[str, Any]:
     r = httpx.post(f"{base}/v1/ask", json={"question": QUESTION}, timeout=120)
     assert r.status_code == 200, r.text
@@ -223,7 +213,7 @@ def _ask_json(base: str, rt: Runtime) -> dict[str, Any]:
 def _ask_sse(base: str, rt: Runtime) -> dict[str, Any]:
     with httpx.stream("POST", f"{base}/v1/ask", json={"question": QUESTION_ZH, "stream": True}, timeout=120) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-        events = _events(r)
+        events = sse_events(r)
     names = [n for n, _ in events]
     assert names[0] == "evidence" and names[-2:] == ["citations", "done"] and "error" not in names, names
     done = events[-1][1]
@@ -313,7 +303,7 @@ def test_a_store_going_down_makes_the_service_unready_and_requests_503(
     _assert_store_unavailable(ask, "graph")
     body = {"question": "Does clarithromycin interact with simvastatin?", "stream": True}
     with httpx.stream("POST", f"{base}/v1/ask", json=body, timeout=60) as r:
-        events = _events(r)  # the stream was open already: the failure is its last event, not a cut connection
+        events = sse_events(r)  # the stream was open already: the failure is its last event, not a cut connection
     assert r.status_code == 200 and events[-1][0] == "error", events
 
     rt.vectors.close()  # now the vector store too
