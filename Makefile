@@ -64,7 +64,7 @@ lint: setup
 	$(BIN)/ruff check app indexers tests benchmarks
 	$(BIN)/mypy app indexers
 
-# The benchmark suite (issue 9) needs the `bench` extra: the llama-index baseline stack, matplotlib, psutil.
+# The benchmark suite (issue 9) needs the `bench` extra: the llama-index baseline stack and matplotlib.
 BENCH_STAMP := $(VENV)/.bench-deps
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
