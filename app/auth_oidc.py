@@ -13,7 +13,8 @@ import jwt
 
 from app.auth import ApiKey
 
-ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
+ALGORITHMS = [  # asymmetric only: never "none" or a shared secret (HS*); also for CDS client JWTs
+   "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
 
 
 class OidcError(Exception):

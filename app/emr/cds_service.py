@@ -24,6 +24,7 @@ from app.emr import cds_cards
 from app.emr.cds_request import CdsRequest, CdsRequestError, parse_request
 from app.emr.fhir_client import FhirClient, FhirFetchError, render_template
 from app.emr.fhir_medications import (
+    ACTIVE_MEDICATION_SEARCHES,
     FhirInputError,
     MedicationUse,
     flatten,
@@ -36,12 +37,7 @@ from app.emr.pseudonym import Pseudonymizer
 from app.stores.audit import AuditStore
 
 ORDER_HOOKS = ("order-sign", "order-select")
-PREFETCH = {
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status=active"
-                          "&_include=MedicationRequest:medication",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}&status=active"
-                            "&_include=MedicationStatement:medication",
-}
+PREFETCH = ACTIVE_MEDICATION_SEARCHES
 MEDICATION_SAFETY = "medevidence-medication-safety"
 PATIENT_VIEW = "medevidence-patient-view"
 SAFETY_DESCRIPTION = ("Cited drug–drug interactions between the medications being ordered (the selected ones at "

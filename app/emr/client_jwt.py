@@ -19,7 +19,8 @@ from typing import Any
 
 import jwt
 
-ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
+from app.auth_oidc import ALGORITHMS
+
 LEEWAY_S = 30
 
 

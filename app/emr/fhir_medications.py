@@ -28,6 +28,13 @@ _PACK = re.compile(r"\{[^}]*\}")
 _STRENGTH = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|ml|meq|unt|units?|%|hr|actuat)(?![\w])"
     r"(?:\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|actuat|hr|g|mg|l)(?![\w]))?", re.IGNORECASE)
+# The patient's active medications as FHIR searches (CDS prefetch templates; the panel fills them the same way).
+ACTIVE_MEDICATION_SEARCHES = {
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status=active"
+                          "&_include=MedicationRequest:medication",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}&status=active"
+                            "&_include=MedicationStatement:medication",
+}
 MEDICATION_USE = ("MedicationRequest", "MedicationStatement")
 ACTIVE_STATUS = {"MedicationRequest": {"active", "on-hold"}, "MedicationStatement": {"active", "intended"}}
 

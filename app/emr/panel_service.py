@@ -23,8 +23,9 @@ from app.config import Settings
 from app.drugs.catalog import DrugCatalog
 from app.drugs.interactions import MAX_DRUGS, check_interactions
 from app.emr.cds_cards import INDICATOR, INDICATOR_RANK
-from app.emr.fhir_client import FhirClient, FhirFetchError
+from app.emr.fhir_client import FhirClient, FhirFetchError, render_template
 from app.emr.fhir_medications import (
+    ACTIVE_MEDICATION_SEARCHES,
     FhirInputError,
     flatten,
     medication_index,
@@ -41,7 +42,6 @@ from app.retrieval.search import MAX_QUERY_CHARS
 log = logging.getLogger("medevidence.emr")
 MAX_QUESTION_CHARS = 1500
 ROLE = {"MedicationRequest": "prescribed", "MedicationStatement": "reported"}
-SEARCHES = tuple(f"{kind}?patient={{patient}}&status=active&_include={kind}:medication" for kind in ROLE)
 
 
 class PanelError(ServiceError):
@@ -86,8 +86,10 @@ class PanelService:
             return flatten(session.bundle, "demo bundle")
         assert fhir is not None
         resources: list[tuple[Any, str]] = []
-        for query in SEARCHES:
-            resources += flatten(fhir.search(query.format(patient=session.patient_id)), query.split("?")[0])
+        for template in ACTIVE_MEDICATION_SEARCHES.values():
+            query = render_template(template, {"patientId": session.patient_id})
+            assert query is not None  # a session always has its patient
+            resources += flatten(fhir.search(query), template.split("?")[0])
         return resources
 
     def _banner(self, session: PanelSession, fhir: FhirClient | None) -> dict[str, Any] | None:
