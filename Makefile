@@ -57,19 +57,20 @@ $(PG_STAMP): $(STAMP)
 
 postgres-test-deps: $(PG_STAMP)
 
-test: setup llm-test-deps browser-test-deps postgres-test-deps
-	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 MEDEVIDENCE_REQUIRE_BROWSER=1 MEDEVIDENCE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
-
-lint: setup
-	$(BIN)/ruff check app indexers tests benchmarks
-	$(BIN)/mypy app indexers
-
 # The benchmark suite (issue 9) needs the `bench` extra: the llama-index baseline stack and matplotlib.
 BENCH_STAMP := $(VENV)/.bench-deps
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -q -e '.[bench]'
 	touch $(BENCH_STAMP)
+
+# The tests include the benchmark suite's smoke mode (tests/test_benchmarks_smoke.py), so it needs the bench extra too.
+test: setup llm-test-deps browser-test-deps postgres-test-deps $(BENCH_STAMP)
+	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 MEDEVIDENCE_REQUIRE_BROWSER=1 MEDEVIDENCE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check app indexers tests benchmarks
+	$(BIN)/mypy app indexers
 
 # Full run (over an hour on 2 cores): benchmarks/results/REPORT.md and plots/.
 bench: $(BENCH_STAMP)
