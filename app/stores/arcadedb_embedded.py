@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import gc
 import logging
 import os
 import socket
@@ -60,6 +61,23 @@ def _free_port() -> int:
         probe.bind((LOOPBACK, 0))
         return int(probe.getsockname()[1])
 
+
+def unhook_jpype_gc() -> int:
+    """Take JPype's hook out of Python's garbage collector; the number of hooks removed.
+
+    JPype links the two collectors: after every Python collection it reads the process's malloc total
+    (``mallinfo``, which walks every arena) and calls ``System.gc()`` when the total grew.  Here the
+    total grows with the vector engine's own allocations, so a gen-0 collection in the middle of a
+    search cost 40-70 ms under the GIL (measured: ``/v1/search`` p95 171 ms at 300k chunks, 31 ms without
+    the hook).  Nothing crosses to the JVM but the server's start and stop (queries go over Bolt), so
+    no Python object waits on a Java collection; the JVM still collects its own heap as it fills.
+    """
+    import _jpype
+
+    hook = getattr(_jpype, "_collect", None)
+    before = len(gc.callbacks)
+    gc.callbacks[:] = [cb for cb in gc.callbacks if cb is not hook]
+    return before - len(gc.callbacks)
 
 class EmbeddedArcadeDB:
     """One ArcadeDB server in this process, rooted at ``root``, reachable over Bolt on loopback."""
@@ -107,6 +125,7 @@ class EmbeddedArcadeDB:
 
         if jpype.isJVMStarted():
             start_jvm()  # joins the running JVM (its settings were fixed by the first start)
+            unhook_jpype_gc()
             return
         (self.root / "log").mkdir(parents=True, exist_ok=True)
         pattern = str(self.root / "log" / "arcadedb.log").replace("\\", "\\\\").replace("%", "%%")
@@ -114,6 +133,7 @@ class EmbeddedArcadeDB:
         properties.write_text(_LOG_PROPERTIES.format(pattern=pattern), encoding="utf-8")
         os.environ.setdefault("ARCADEDB_JVM_ERROR_FILE", str(self.root / "log" / "hs_err_pid%p.log"))
         start_jvm(heap_size=self.heap, jvm_args=[f"-Djava.util.logging.config.file={properties}", *JVM_ARGS])
+        unhook_jpype_gc()
 
     def start(self) -> str:
         """Lock the folder, start JVM + server + database; return the Bolt URI."""
