@@ -143,7 +143,7 @@ class Chunk:
     published: str | None = None
     language: str = "en"
 
-    @property
+    @cached_property
     def chunk_id(self) -> str:
         return f"{self.doc_id}#{self.version}#{self.ordinal}"
 

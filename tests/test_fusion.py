@@ -101,6 +101,21 @@ def test_evidence_prior() -> None:
     assert [h.chunk.doc_id for h in reranked] == ["l", "e"] and reranked[0].prior == pytest.approx(1.1)
 
 
+def test_evidence_prior_remembers_designs_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.retrieval.fusion as fusion
+
+    monkeypatch.setattr(fusion, "DESIGN_CACHE_SIZE", 2)
+    prior = EvidencePrior({}, {"rct": 0.05, "cohort": 0.02}, recency_weight=0.0, half_life_years=10,
+                          today=date(2026, 1, 1))
+    trial = chunk("t", text="A randomized controlled trial of warfarin.")
+    cohort = chunk("c", text="A prospective cohort of 900 patients.")
+    label = chunk("l", source_type="label", text="A randomized trial is cited in this label.")
+    assert [prior.factor(c) for c in (trial, cohort, trial)] == [pytest.approx(1.05), pytest.approx(1.02),
+                                                                  pytest.approx(1.05)]
+    assert prior.factor(label) == 1.0 and label.chunk_id not in prior._designs  # labels have no design
+    assert prior.factor(chunk("n", text="A narrative review.")) == 1.0
+    assert len(prior._designs) <= 2
+
 def test_graph_documents_rank_by_coverage_then_label() -> None:
     rows = [
         {"doc_id": "mentions-one", "source_type": "evidence", "described": [], "mentions": ["DB1"]},

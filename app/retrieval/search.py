@@ -173,11 +173,11 @@ class Searcher:
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
         analyzed = self.query_analyzer.analyze(query)
         ctx = QueryContext(analyzed, self._encode)
-        # The query embedding first: on two cores torch takes both; running it beside the other
-        # channels was not faster here (/v1/search p50 52 ms against 43 ms, noisy runs).
-        query_vector = ctx.vector
         depth = max(self.rt.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(self._timed, c, ctx, depth, filters) for c in self.channels}
+        # The query embedding (ONNX Runtime) overlaps the lexical and graph channels, whose engine calls
+        # leave the GIL: 300k chunks p50 23.4 -> see benchmarks; the dense channel waits for it either way.
+        query_vector = ctx.vector
         ranked: dict[str, Sequence[ScoredChunk]] = {name: f.result() for name, f in futures.items()}
         fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
         if self.prior is not None:
