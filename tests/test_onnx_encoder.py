@@ -37,3 +37,21 @@ def test_torch_when_onnx_is_off(settings: Settings) -> None:
         assert not (off.data_dir / "models").exists()
     finally:
         embedder.close()
+
+
+def test_own_tokenizer_matches_the_wrappers_ids(settings: Settings) -> None:
+    """Truncation at the model's length and padding in a batch, as the transformers wrapper does them."""
+    embedder = CachedEmbedder(settings)
+    try:
+        encoder = embedder._query_encoder()
+        assert isinstance(encoder, OnnxQueryEncoder) and encoder._fast is not None
+        texts = [*TEXTS, "warfarin " * 400]  # the last is cut at max_length
+        wrapper = encoder._tokenizer(texts, padding=True, truncation=True, max_length=encoder._max_length)
+        own = encoder._fast.encode_batch(texts)
+        assert [e.ids for e in own] == wrapper["input_ids"]
+        assert [e.attention_mask for e in own] == wrapper["attention_mask"]
+        assert len(own[-1].ids) == encoder._max_length
+        long_vector = embedder.encode_query(texts[-1])
+        assert float(long_vector @ embedder.encode([texts[-1]])[0]) >= 0.9999
+    finally:
+        embedder.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import require
@@ -37,12 +38,13 @@ def searcher(request: Request) -> Searcher:
     return request.app.state.searcher
 
 
-@router.post("/search")
-def search(body: SearchBody, engine: Annotated[Searcher, Depends(searcher)]) -> dict[str, Any]:
+@router.post("/search", response_model=dict[str, Any])
+def search(body: SearchBody, engine: Annotated[Searcher, Depends(searcher)]) -> JSONResponse:
     """Hits with per-channel ranks and scores (CONTRACT.md), the linked entities and graph facts."""
+    # The result is plain JSON types already: a JSONResponse skips FastAPI's jsonable_encoder walk (1 ms).
     try:
         query, k = check_query(body.query, body.k)
         filters = parse_filters(body.filters.model_dump(exclude_none=True) if body.filters else None)
     except SearchRequestError as exc:
         raise ApiError(422, "invalid_request", exc.message, exc.field) from None
-    return engine.search(query, k, filters).to_json()
+    return JSONResponse(engine.search(query, k, filters).to_json())
