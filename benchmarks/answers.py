@@ -94,12 +94,14 @@ def overhead(settings: Settings, rt: Runtime, llm_url: str, questions: list[str]
     llm_settings = settings.model_copy(update={"llm_url": llm_url, "llm_max_tokens": 160, "dev_mode": True,
                                                "llm_timeout_s": 300.0, "llm_total_timeout_s": 600.0})
     rows = []
-    with serving(create_app(llm_settings, runtime=rt)) as base:
-        httpx.post(f"{base}/v1/ask", json={"question": "warfarin dose"}, timeout=600)  # warm-up
+    # One client, kept alive, as the page and an EMR keep theirs: httpx's module-level calls build a new
+    # client per request, and its TLS context alone (the CA bundle) cost about 60 ms of every measurement.
+    with serving(create_app(llm_settings, runtime=rt)) as base, httpx.Client(timeout=600) as client:
+        client.post(f"{base}/v1/ask", json={"question": "warfarin dose"})  # warm-up
         for q in questions:
             t0 = time.perf_counter()
             first_delta, done = None, None
-            with httpx.stream("POST", f"{base}/v1/ask", json={"question": q, "stream": True}, timeout=600) as r:
+            with client.stream("POST", f"{base}/v1/ask", json={"question": q, "stream": True}) as r:
                 name = None
                 for line in r.iter_lines():
                     if line.startswith("event: "):
