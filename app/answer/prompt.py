@@ -49,12 +49,38 @@ _INJECTION = re.compile(
 _BRACKET_NUMBER = re.compile(r"\[(\d{1,3}(?:\s*[,，、;-]\s*\d{1,3})*)\]")
 
 
+# A cheap necessary condition for ``_INJECTION`` (0.3 ms a passage: its case-insensitive alternation is
+# tried at every position).  Every alternative of ``_INJECTION`` needs one of these in the folded text;
+# most passages have none, and then the pattern cannot match.  Folding must map every character that
+# IGNORECASE lets stand for an ASCII letter onto that letter: casefold does, except for the four that
+# ``re`` pairs with i, s and k itself (dotless ı, İ, long ſ, the Kelvin sign).  tests/test_answer_units.py
+# checks both: every such character, and poisoned texts.
+_RE_LETTER_EQUIVALENTS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_HINT_WORDS = ("ignore", "disregard", "forget", "override", "<", "inst", "忽略", "无视", "你现在是", "系统提示")
+_HINT_PATTERNS = re.compile(r"you\s+are\s+now|system\s+prompt|new\s+instruction|act\s+as")
+_SAY_WORDS = ("respond", "reply", "answer", "say")
+_ONLY_WORDS = ("only", "exactly", "verbatim")
+
+
+def fold(text: str) -> str:
+    return text.translate(_RE_LETTER_EQUIVALENTS).casefold()
+
+
+def might_instruct(text: str) -> bool:
+    """False when ``_INJECTION`` cannot match ``text`` (True does not mean it does)."""
+    folded = fold(text)
+    return (any(w in folded for w in _HINT_WORDS) or _HINT_PATTERNS.search(folded) is not None
+            or (any(w in folded for w in _SAY_WORDS) and any(w in folded for w in _ONLY_WORDS)))
+
+
 def is_instruction_like(sentence: str) -> bool:
-    return _INJECTION.search(sentence) is not None
+    return might_instruct(sentence) and _INJECTION.search(sentence) is not None
 
 
 def sanitize_passage(text: str) -> str:
     """The passage as the model sees it: instruction-like sentences replaced, reference marks defused."""
+    if not might_instruct(text):
+        return _BRACKET_NUMBER.sub(r"(ref \1)", text)
     parts: list[str] = []
     cursor = 0
     for span in sentence_spans(text):
