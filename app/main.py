@@ -62,6 +62,7 @@ def create_app(
         app.state.searcher.warm_up()
         app.state.searcher.channel_observers.append(metrics.observe_channel)
         app.state.asker = build_asker(app.state.searcher, settings=settings)
+        app.state.asker.warm_up()
         app.state.asker.answer_observers.append(metrics.observe_answer)
         metrics.watch(index_probes(rt))
         app.state.drugs = DrugService(rt)

@@ -77,6 +77,11 @@ class Asker:
         self.traces = traces
         self.answer_observers: list[Callable[[dict[str, Any]], None]] = []  # each finished answer, e.g. metrics
 
+    def warm_up(self) -> None:
+        """Run the verifier's encoder once: its first call builds the model's kernels (about 0.3 s), which
+        the first answer of a fresh server would otherwise wait for."""
+        self.verifier.embed(["Warfarin increases the risk of bleeding."])
+
     # -- the whole answer --------------------------------------------------------------------
     def ask(self, request: AskRequest) -> dict[str, Any]:
         response: dict[str, Any] = {}
