@@ -92,6 +92,7 @@ class Runner:
         if nmt:
             env["JAVA_TOOL_OPTIONS"] = f"{env.get('JAVA_TOOL_OPTIONS', '')} {NMT_OPTION}".strip()
         log = result.with_suffix(".log")
+        log.parent.mkdir(parents=True, exist_ok=True)
         load = load_average()
         started = time.perf_counter()
         try:
@@ -233,6 +234,8 @@ def write(report: dict[str, Any], out: Path) -> None:
     from benchmarks.report import render
 
     out.mkdir(parents=True, exist_ok=True)
+    (out / "REPORT.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str) + "\n",
+                                     encoding="utf-8")  # first: the figures survive a plotting failure
     reason = plots.unavailable()
     if reason is None:
         try:
@@ -242,7 +245,7 @@ def write(report: dict[str, Any], out: Path) -> None:
     if reason:
         report["notes"].append(f"Plots not written: {reason}.")
     (out / "REPORT.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str) + "\n",
-                                     encoding="utf-8")
+                                     encoding="utf-8")  # first: the figures survive a rendering failure
     (out / "REPORT.md").write_text(render(report), encoding="utf-8")
 
 
