@@ -72,7 +72,7 @@ lint: setup
 	$(BIN)/ruff check app indexers tests benchmarks
 	$(BIN)/mypy app indexers
 
-# Full run (over an hour on 2 cores): benchmarks/results/REPORT.md and plots/.
+# Full run (36 min on 2 cores, 2026-12-02): benchmarks/results/REPORT.md and plots/.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --full
 

@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--smoke", action="store_true", help="tiny sizes, for CI (< 3 min)")
-    mode.add_argument("--full", action="store_true", help="every size and part (over an hour on 2 cores)")
+    mode.add_argument("--full", action="store_true", help="every size and part (36 min on 2 cores)")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results (--full), a new temp dir (--smoke)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "eval",
                         help="the starter index (indexed first if it is not complete)")
