@@ -24,15 +24,20 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _line(ax: Any, points: list[tuple[Any, float | None]], style: str, label: str, missing: list[str]) -> None:
+    """Plot the (x, y) points that have a y, in x order; a series with none is named in ``missing``."""
+    known = sorted((x, y) for x, y in points if y is not None)
+    if known:
+        ax.plot([p[0] for p in known], [p[1] for p in known], style, label=label)
+    else:
+        missing.append(label)
+
+
 def _by_size(r: dict[str, Any], ax: Any, series: list[Series]) -> list[str]:
     missing = []
     for label, pick, style in series:
-        points = [(s["chunks"], _number(pick(s))) for s in r["sizes"].values() if _number(s.get("chunks"))]
-        points = sorted((x, y) for x, y in points if y is not None)
-        if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=label)
-        else:
-            missing.append(label)
+        _line(ax, [(s["chunks"], _number(pick(s))) for s in r["sizes"].values() if _number(s.get("chunks"))],
+              style, label, missing)
     ax.set_xscale("log")
     ax.set_xlabel("corpus size, chunks (log)")
     ax.grid(True, which="both", alpha=0.3)
@@ -95,12 +100,8 @@ def write(r: dict[str, Any], directory: Path) -> list[Path]:
     for label, path, style in (("one call, warm p50 (in process)", ("in_process", "p50_ms"), "o-"),
                                ("one call, warm p50 (REST)", ("rest", "p50_ms"), "s-"),
                                ("baseline: one call per pair", ("baseline_pairwise_ms",), "^--")):
-        points = [(int(n), _number(get(x, *path))) for n, x in lists.items() if isinstance(x, dict)]
-        points = sorted((n, y) for n, y in points if y is not None)
-        if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=label)
-        else:
-            missing.append(label)
+        _line(ax, [(int(n), _number(get(x, *path))) for n, x in lists.items() if isinstance(x, dict)],
+              style, label, missing)
     ax.set_xlabel("drugs on the list")
     ax.set_xticks([5, 20, 50])
     ax.set_yscale("log")
