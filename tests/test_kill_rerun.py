@@ -1,4 +1,10 @@
-"""A run SIGKILLed at random points and rerun converges to the state of an uninterrupted run."""
+"""A run SIGKILLed at random points and rerun converges to the state of an uninterrupted run.
+
+The kill points are drawn in units of progress, not wall-clock time: each victim run is
+killed once the manifest records a drawn number of committed documents, plus a drawn
+delay of up to half a batch's time, so the kill lands before, inside or after a batch's
+commit, whatever the speed of the machine.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -36,8 +43,35 @@ def _sample(path: Path) -> Path:
     return path
 
 
+BATCH = 8
+
+
 def _env(data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "MEDEVIDENCE_DATA_DIR": str(data_dir), "MEDEVIDENCE_INDEX_BATCH_DOCUMENTS": "8"}
+    return {**os.environ, "MEDEVIDENCE_DATA_DIR": str(data_dir), "MEDEVIDENCE_INDEX_BATCH_DOCUMENTS": str(BATCH)}
+
+
+def _committed(data_dir: Path) -> int:
+    """Documents the manifest records as indexed (read-only; 0 before the run made it)."""
+    path = data_dir / "manifest.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0) as db:
+            return int(db.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not made yet, or the file is being created
+        return 0
+
+
+def _wait_for_committed(data_dir: Path, target: int, proc: subprocess.Popen[bytes]) -> bool:
+    """Poll until ``target`` documents are committed; False if the run ended first."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if _committed(data_dir) >= target:
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    raise AssertionError(f"indexing made no progress to {target} documents in 300 s")
 
 
 def _index(data_dir: Path, source: Path) -> subprocess.CompletedProcess[str]:
@@ -74,9 +108,14 @@ def test_sigkill_at_random_points_then_rerun_converges(tmp_path: Path) -> None:
     assert reference["vector_count"] == len(reference["chunks"]), "duplicate points"
 
     victim = tmp_path / "victim"
+    versions = reference["versions"]
+    assert isinstance(versions, dict)
+    total = len(versions)
     rng = random.Random(20261122)
+    # increasing targets: each rerun resumes past the previous kill
+    targets = sorted(rng.sample(range(BATCH, total - BATCH), KILLS))
     killed_mid_run = 0
-    for _ in range(KILLS):
+    for target in targets:
         proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "index", str(source)],
             cwd=ROOT,
@@ -84,10 +123,11 @@ def test_sigkill_at_random_points_then_rerun_converges(tmp_path: Path) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(2.0, 9.0))
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            killed_mid_run += 1
+        if _wait_for_committed(victim, target, proc):
+            time.sleep(rng.uniform(0.0, 0.15))
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                killed_mid_run += 1
         proc.wait(timeout=60)
     assert killed_mid_run >= min(2, KILLS), "the kills should land while indexing runs"
     print(f"SIGKILLed {killed_mid_run} of {KILLS} runs mid-indexing")
