@@ -296,10 +296,11 @@ def test_a_store_going_down_makes_the_service_unready_and_requests_503(
     checks = ready.json()["checks"]
     assert checks["graph"]["ok"] is False and checks["graph"]["detail"], checks
     assert checks["vectors"]["ok"] and checks["manifest"]["ok"] and checks["model"]["ok"], checks
-    # Drugs not asked about yet: the graph channel caches each drug set's documents per index generation.
-    search = httpx.post(f"{base}/v1/search", json={"query": "atorvastatin myopathy"}, timeout=60)
+    # The graph channel answers which documents name a drug from links held in memory for the index
+    # generation; a two-drug question still reads the interaction facts from the graph.
+    search = httpx.post(f"{base}/v1/search", json={"query": "atorvastatin with clarithromycin myopathy"}, timeout=60)
     _assert_store_unavailable(search, "graph")
-    ask = httpx.post(f"{base}/v1/ask", json={"question": "What is the dose of metformin?"}, timeout=60)
+    ask = httpx.post(f"{base}/v1/ask", json={"question": "Can metformin be taken with warfarin?"}, timeout=60)
     _assert_store_unavailable(ask, "graph")
     body = {"question": "Does clarithromycin interact with simvastatin?", "stream": True}
     with httpx.stream("POST", f"{base}/v1/ask", json=body, timeout=60) as r:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from app.cli import _search_batch
 from app.documents import parse_document
 from app.model import SearchFilters
 from app.retrieval.channels import QueryContext
+from app.retrieval.graph_links import LinkSnapshot
 from app.retrieval.search import CHANNELS, Searcher, SearchRequestError, hit_json, parse_filters
+from app.runtime import Runtime
 from indexers.pipeline import Indexer
 
 pytestmark = pytest.mark.slow
@@ -181,3 +184,43 @@ def test_graph_candidates_follow_index_changes(searcher: Searcher) -> None:
     indexer.delete(["test-cache-1"])
     assert "test-cache-1" not in {d.doc_id for d in searcher.graph_channel.documents(query)}
     assert "test-cache-1" not in {h.chunk.doc_id for h in searcher.search("warfarin INR monitoring note", 10).hits}
+
+
+def test_graph_links_held_in_memory_follow_index_changes(starter_runtime: Runtime) -> None:
+    """A warmed searcher answers the graph channel from links in memory, read for the index generation;
+    after an edit the graph answers until the background reload has caught up, then memory does."""
+    engine = Searcher(starter_runtime)
+    rt = starter_runtime
+
+    def linked(query: str) -> set[str]:
+        return {d.doc_id for d in engine.graph_channel.documents(engine.query_analyzer.analyze(query))}
+
+    def caught_up() -> LinkSnapshot:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            current = rt.manifest.index_version()
+            snapshot = engine.graph_links.snapshot
+            if snapshot is not None and snapshot.generation == current:
+                return snapshot
+            engine.graph_links.documents_for([WARFARIN], current)  # what a search does: starts a reload
+            time.sleep(0.2)
+        raise AssertionError("the links in memory never caught up with the index")
+
+    try:
+        engine.warm_up()
+        assert caught_up().documents_for([WARFARIN])
+        note = parse_document({"id": "test-links-1", "title": "Warfarin and aspirin", "source_type": "guideline",
+                               "sections": [{"heading": "Bleeding", "text": "Warfarin with aspirin raises bleeding."}]})
+        indexer = Indexer(rt)
+        indexer.index_documents([note], "test")
+        assert "test-links-1" in linked("warfarin aspirin bleeding")  # from the graph, at once
+        snapshot = caught_up()
+        ids = engine.query_analyzer.analyze("warfarin or aspirin alone").entity_ids
+        assert "test-links-1" in {r["doc_id"] for r in snapshot.documents_for(ids)}
+        assert "test-links-1" in linked("aspirin and warfarin doses")  # a new combination: from memory
+        indexer.delete(["test-links-1"])
+        assert "test-links-1" not in linked("warfarin, aspirin")
+        assert "test-links-1" not in {r["doc_id"] for r in caught_up().documents_for(ids)}
+        assert "test-links-1" not in linked("aspirin; warfarin; bleeding")
+    finally:
+        engine.close()

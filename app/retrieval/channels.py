@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.model import ScoredChunk, SearchFilters
+from app.retrieval.graph_links import LinkMemory
 from app.retrieval.query import AnalyzedQuery
 from app.stores.graph import GraphStore
 from app.stores.vectors import VectorStore
@@ -113,8 +114,9 @@ class GraphChannel:
 
     def __init__(self, graph: GraphStore, vectors: VectorStore, analyzer: Analyzer, max_documents: int = 40,
                  chunks_per_document: int = 3, generation: Callable[[], str] | None = None,
-                 cache_size: int = 1024) -> None:
+                 cache_size: int = 1024, links: LinkMemory | None = None) -> None:
         self._graph = graph
+        self._links = links
         self._vectors = vectors
         self._analyzer = analyzer
         self._max_documents = max_documents
@@ -129,10 +131,12 @@ class GraphChannel:
         documents for its links to say anything the text channels do not (measured: it hurts).
 
         Results are kept per (index generation, entities) when the caller gives the generation:
-        any change to the index starts a new generation, so a cached list is never stale."""
+        any change to the index starts a new generation, so a cached list is never stale.  A new
+        combination of entities is answered from the links held in memory for the generation
+        (``LinkMemory``) when there are, else by the graph."""
         if not query.drug_ids:
             return []
-        ids = tuple(query.entity_ids)
+        ids = tuple(sorted(set(query.entity_ids)))  # one cache entry whatever the order they were named in
         if self._generation is None:
             return score_graph_documents(self._graph.documents_for(ids), ids)
         key = (self._generation(), ids)
@@ -140,7 +144,8 @@ class GraphChannel:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        found = score_graph_documents(self._graph.documents_for(ids), ids)
+        rows = self._links.documents_for(ids, key[0]) if self._links is not None else None
+        found = score_graph_documents(self._graph.documents_for(ids) if rows is None else rows, ids)
         with self._cache_lock:
             self._cache[key] = found
             while len(self._cache) > self._cache_size:

@@ -18,6 +18,7 @@ from app.errors import FieldError
 from app.model import SOURCE_TYPES, ScoredChunk, SearchFilters
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
+from app.retrieval.graph_links import LinkMemory
 from app.retrieval.query import AnalyzedQuery, QueryAnalyzer
 from app.retrieval.rerank import CrossEncoderReranker
 from app.runtime import Runtime
@@ -135,8 +136,9 @@ class Searcher:
             knowledge = rt.load_knowledge()
             analyzer = QueryAnalyzer.from_knowledge(knowledge, settings.knowledge_dir, local_drug_names(rt, knowledge))
         self.query_analyzer = analyzer
+        self.graph_links = LinkMemory(rt.graph, rt.manifest.index_version)
         self.graph_channel = GraphChannel(rt.graph, rt.vectors, rt.analyzer, settings.graph_max_documents,
-                                          generation=rt.manifest.index_version)
+                                          generation=rt.manifest.index_version, links=self.graph_links)
         self.channels: list[Channel] = [LexicalChannel(rt.vectors, rt.analyzer), DenseChannel(rt.vectors),
                                         self.graph_channel]
         self.weights = {"bm25": settings.weight_bm25, "dense": settings.weight_dense, "graph": settings.weight_graph}
@@ -148,14 +150,17 @@ class Searcher:
         self.reranker = (CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth)
                          if settings.reranker_model_path else None)
         self.per_section = settings.max_chunks_per_section
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="channel")
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="channel")  # 3 channels + the facts
         self.channel_observers: list[Callable[[str, float], None]] = []  # (channel, seconds), e.g. metrics
 
     def warm_up(self) -> None:
-        """Load the embedding model and touch every store, so the first real query is fast."""
+        """Load the embedding model, touch every store and hold the graph's document links in memory
+        (kept current from here on), so that a long-running server's queries are fast from the first."""
+        self.graph_links.enable()
         self.search("warfarin 华法林", 1)
 
     def close(self) -> None:
+        self.graph_links.close()
         self._pool.shutdown(wait=True)
 
     def _timed(self, channel: Channel, ctx: QueryContext, depth: int,
@@ -175,6 +180,9 @@ class Searcher:
         ctx = QueryContext(analyzed, self._encode)
         depth = max(self.rt.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(self._timed, c, ctx, depth, filters) for c in self.channels}
+        # The graph's facts need only the linked drugs: read them while the channels run.
+        interactions = (self._pool.submit(self.rt.graph.interactions_between, analyzed.drug_ids)
+                        if len(analyzed.drug_ids) >= 2 else None)
         # The query embedding (ONNX Runtime) overlaps the lexical and graph channels, whose engine calls
         # leave the GIL (300k chunks, in process: p50 23.4 -> 20.4 ms); the dense channel waits for it.
         query_vector = ctx.vector
@@ -185,22 +193,20 @@ class Searcher:
         if self.reranker is not None:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
         fused = diversify(fused, self.per_section)
-        return SearchResult(analyzed, fused[:k], self._facts(analyzed, fused[:k]), self.rt.index_version(),
-                            query_vector)
+        facts = facts_json(interactions.result(), fused[:k]) if interactions is not None else []
+        return SearchResult(analyzed, fused[:k], facts, self.rt.index_version(), query_vector)
 
-    def _facts(self, query: AnalyzedQuery, hits: Sequence[FusedHit]) -> list[dict[str, Any]]:
-        """Graph facts among the query's drugs (interactions), with their source citation and the
-        hits that state them (passages of the interaction documents naming both drugs)."""
-        drugs = query.drug_ids
-        if len(drugs) < 2:
-            return []
-        facts = []
-        for row in self.rt.graph.interactions_between(drugs):
-            names = (str(row["name_a"]).lower(), str(row["name_b"]).lower())
-            stating = [h.chunk.chunk_id for h in hits if h.chunk.source_type == "interaction"
-                       and all(n in f"{h.chunk.section}\n{h.chunk.text}".lower() for n in names)]
-            facts.append({"type": "INTERACTS_WITH", **{k: row[k] for k in ("drug_a", "name_a", "drug_b", "name_b",
-                                                                            "severity", "source", "citation")},
-                          "evidence_chunk_ids": stating})
-        return facts
+
+def facts_json(interactions: Sequence[Mapping[str, Any]], hits: Sequence[FusedHit]) -> list[dict[str, Any]]:
+    """Graph facts among the query's drugs (interactions), with their source citation and the
+    hits that state them (passages of the interaction documents naming both drugs)."""
+    facts = []
+    for row in interactions:
+        names = (str(row["name_a"]).lower(), str(row["name_b"]).lower())
+        stating = [h.chunk.chunk_id for h in hits if h.chunk.source_type == "interaction"
+                   and all(n in f"{h.chunk.section}\n{h.chunk.text}".lower() for n in names)]
+        facts.append({"type": "INTERACTS_WITH", **{k: row[k] for k in ("drug_a", "name_a", "drug_b", "name_b",
+                                                                        "severity", "source", "citation")},
+                      "evidence_chunk_ids": stating})
+    return facts
 

@@ -71,6 +71,11 @@ class GraphStore(Protocol):
         """Documents linked to these entities (doc_id, source_type, described, mentions), by doc id."""
         ...
 
+    def all_document_links(self) -> list[dict[str, Any]]:
+        """Every linked document as ``documents_for`` shapes it, with all its entities (by doc id):
+        what a reader holds in memory for one index generation."""
+        ...
+
     def labels_of(self, drug_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each drug's label documents (``DESCRIBED_BY``), doc ids sorted; drugs without labels are absent."""
         ...

@@ -122,6 +122,14 @@ _DOCUMENTS_FOR: tuple[tuple[str, LiteralString], ...] = (  # anchored on the ent
     ("mentions", "MATCH (x:Disease) WHERE x.id IN $ids MATCH (d:Document)-[:MENTIONS]->(x) "
      "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
 )
+_ALL_DOCUMENT_LINKS: tuple[tuple[str, LiteralString], ...] = (  # the same links, for every entity
+    ("described", "MATCH (x:Drug)-[:DESCRIBED_BY]->(d:Document) "
+     "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
+    ("mentions", "MATCH (d:Document)-[:MENTIONS]->(x:Drug) "
+     "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
+    ("mentions", "MATCH (d:Document)-[:MENTIONS]->(x:Disease) "
+     "RETURN d.id AS doc_id, d.source_type AS source_type, collect(DISTINCT x.id) AS entities"),
+)
 _LABELS_OF: LiteralString = (
     "MATCH (x:Drug) WHERE x.id IN $ids MATCH (x)-[:DESCRIBED_BY]->(d:Document) RETURN x.id AS drug, d.id AS doc_id"
 )
@@ -178,6 +186,15 @@ class CypherGraphStore:
     def _read(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             return tx.run(query, params).data()
+
+        with self._driver.session(database=self._database) as session:
+            return session.execute_read(work)
+
+    def _read_all(self, queries: Sequence[tuple[str, LiteralString]],
+                  **params: Any) -> list[tuple[str, list[dict[str, Any]]]]:
+        """Several labelled queries in one read transaction (one round of session set-up, not one each)."""
+        def work(tx: ManagedTransaction) -> list[tuple[str, list[dict[str, Any]]]]:
+            return [(label, tx.run(query, params).data()) for label, query in queries]
 
         with self._driver.session(database=self._database) as session:
             return session.execute_read(work)
@@ -273,9 +290,17 @@ class CypherGraphStore:
         ids = sorted(set(entity_ids))
         if not ids:
             return []
+        return self._merge_links(self._read_all(_DOCUMENTS_FOR, ids=ids))
+
+    def all_document_links(self) -> list[dict[str, Any]]:
+        """Every linked document with all its entities, in one read transaction (a consistent snapshot)."""
+        return self._merge_links(self._read_all(_ALL_DOCUMENT_LINKS))
+
+    @staticmethod
+    def _merge_links(parts: Sequence[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for kind, query in _DOCUMENTS_FOR:
-            for row in self._read(query, ids=ids):
+        for kind, rows in parts:
+            for row in rows:
                 entry = found.setdefault(row["doc_id"], {"doc_id": row["doc_id"], "source_type": row["source_type"],
                                                          "described": [], "mentions": []})
                 entry[kind] = sorted(set(entry[kind]) | set(row["entities"]))

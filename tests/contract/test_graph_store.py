@@ -27,6 +27,7 @@ from app.graph_model import (
     Indication,
     Interaction,
 )
+from app.retrieval.graph_links import LinkMemory, LinkSnapshot
 from app.stores.graph import GraphStore, GraphStoreError, open_graph_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,6 +142,47 @@ def test_documents_for_entities(graph: GraphStore) -> None:
     assert graph.documents_for(["x' OR 1=1 //"]) == []
     assert graph.labels_of([ATOR, WARF, SIMV]) == {ATOR: ["doc:1"]}
     assert graph.labels_of(["x' OR 1=1 //"]) == {}
+    assert graph.all_document_links() == [
+        {"doc_id": "doc:1", "source_type": "label", "described": [ATOR], "mentions": sorted([WARF, "DOID:9352"])},
+        {"doc_id": "doc:2", "source_type": "evidence", "described": [], "mentions": sorted([SIMV, WARF])},
+    ]
+    snapshot = LinkSnapshot.build("g1", graph.all_document_links())
+    for ids in ([ATOR], [WARF], [SIMV, WARF], [ATOR, WARF, "DOID:9352", "DB99999"], ["DB99999"], []):
+        assert snapshot.documents_for(ids) == graph.documents_for(ids), ids
+
+
+
+def test_link_memory_answers_for_its_generation_only_and_follows_changes(graph: GraphStore) -> None:
+    generation = ["g1"]
+    memory = LinkMemory(graph, lambda: generation[0], pause_factor=0.0)
+    graph.replace_document_links([DocumentLinks("doc:1", "v1", "Atorvastatin label", "label", (ATOR,), (WARF,))])
+    assert memory.documents_for([ATOR], "g1") is None and memory.reloads_started == 0  # not enabled: no reads
+    assert memory.enable()
+    assert memory.documents_for([ATOR, WARF], "g1") == graph.documents_for([ATOR, WARF])
+
+    graph.replace_document_links([DocumentLinks("doc:2", "v1", "Simvastatin", "evidence", (), (SIMV, WARF))])
+    generation[0] = "g2"
+    assert memory.documents_for([WARF], "g2") is None  # the graph answers until the reload has caught up
+    memory.wait(60)
+    assert memory.reloads_started == 1
+    assert [d["doc_id"] for d in memory.documents_for([WARF], "g2") or []] == ["doc:1", "doc:2"]
+    assert memory.documents_for([WARF], "g2") == graph.documents_for([WARF])
+    assert memory.documents_for([WARF], "g1") is None  # an old generation is never answered from memory
+
+    memory.close()
+    started = memory.reloads_started
+    generation[0] = "g3"
+    assert memory.documents_for([WARF], "g3") is None and memory.reloads_started == started  # closed: no reads
+
+
+def test_link_memory_keeps_no_read_the_generation_moved_under(graph: GraphStore) -> None:
+    graph.replace_document_links([DocumentLinks("doc:1", "v1", "Atorvastatin label", "label", (ATOR,), ())])
+    calls = iter(range(1000))
+    memory = LinkMemory(graph, lambda: f"g{next(calls)}")  # a write lands during every read
+    assert not memory.enable() and memory.snapshot is None
+    paused = LinkMemory(graph, lambda: "g1", pause_factor=1e6)
+    assert paused.enable()
+    assert paused.documents_for([ATOR], "g2") is None and paused.reloads_started == 0  # paused after a read
 
 
 def test_delete_documents(graph: GraphStore) -> None:
