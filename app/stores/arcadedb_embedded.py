@@ -121,6 +121,7 @@ class EmbeddedArcadeDB:
 
     def _start_jvm(self) -> None:
         import jpype
+        import jpype.config
         from arcadedb_embedded.jvm import start_jvm
 
         if jpype.isJVMStarted():
@@ -134,6 +135,10 @@ class EmbeddedArcadeDB:
         os.environ.setdefault("ARCADEDB_JVM_ERROR_FILE", str(self.root / "log" / "hs_err_pid%p.log"))
         start_jvm(heap_size=self.heap, jvm_args=[f"-Djava.util.logging.config.file={properties}", *JVM_ARGS])
         unhook_jpype_gc()
+        # At exit JPype calls DestroyJavaVM, which waits for every non-daemon Java thread, and a Python thread
+        # that started a server (a test's uvicorn thread, say) stays attached as one: the process hung at exit.
+        # The server is stopped by the store's own exit hook, which runs before JPype's (registered later).
+        jpype.config.destroy_jvm = False
 
     def start(self) -> str:
         """Lock the folder, start JVM + server + database; return the Bolt URI."""

@@ -306,6 +306,36 @@ def test_persistence_across_processes_and_clean_exit(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_store_started_by_another_thread_lets_the_process_exit(tmp_path: Path) -> None:
+    """A Python thread that starts the JVM stays attached as a non-daemon Java thread, and JPype's
+    DestroyJavaVM at exit waited for it for ever (a test's uvicorn thread hung pytest's exit)."""
+    data = tmp_path / "data"
+    done = _python(f"""
+        import threading
+        from pathlib import Path
+        from app.config import Settings
+        from app.graph_model import DocumentLinks, DrugRecord, GraphKnowledge
+        from app.stores.graph import open_graph_store
+        def start():
+            store = open_graph_store(Settings(data_dir=Path({str(data)!r}), neo4j_uri=None))
+            store.ensure_schema()
+            store.load_knowledge(GraphKnowledge(drugs=(DrugRecord("D1", "Warfarin"),)))
+            store.replace_document_links([DocumentLinks("doc:1", "v1", "t", "label", ("D1",), ())])
+        worker = threading.Thread(target=start, daemon=True)  # as uvicorn's thread in tests/http_server.py
+        worker.start()
+        worker.join()
+        print("left open")
+    """, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "left open"
+    reopened = open_graph_store(Settings(data_dir=data, neo4j_uri=None))  # stopped cleanly by the exit hook
+    try:
+        assert reopened.document_versions() == {"doc:1": "v1"}
+    finally:
+        reopened.close()
+
+
+@pytest.mark.slow
 def test_server_connection_over_bolt(opened: tuple[GraphStore, Settings], graph: GraphStore) -> None:
     """The Neo4j code path (connect, check the database) against the Bolt server at hand."""
     store, settings = opened
