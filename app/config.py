@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     )
     prior_recency_weight: float = Field(default=0.005, ge=0, description="Evidence prior: bonus for a new document.")
     prior_half_life_years: float = Field(default=10.0, gt=0, description="Evidence prior: age halving recency bonus.")
+    focus_section_weight: float = Field(
+        default=0.3, ge=0, description="Query focus: bonus for a passage under a heading of the kind the question "
+        "asks for (symptoms, contraindications…; see focus.py). 0 switches it off.",
+    )
+    focus_title_weight: float = Field(
+        default=0.3, ge=0, description="Query focus: bonus for the passages of the document whose whole title the "
+        "question names (the most specific one). 0 switches it off.",
+    )
     reranker_model_path: Path | None = Field(
         default=None,
         description="Local sentence-transformers CrossEncoder folder; unset: no cross-encoder re-ranking "

@@ -224,3 +224,15 @@ def test_graph_links_held_in_memory_follow_index_changes(starter_runtime: Runtim
         assert "test-links-1" not in linked("aspirin; warfarin; bleeding")
     finally:
         engine.close()
+
+
+def test_query_focus_prefers_the_named_document_and_the_asked_section(searcher: Searcher) -> None:
+    """MedQuAD has a GARD and a GHR page titled "Paramyotonia congenita"; only the GHR one answers
+    "Is it inherited?" (an Inheritance section): the named title and the asked section put it first."""
+    top = searcher.search("Is paramyotonia congenita inherited ?", 5).hits[0]
+    assert (top.chunk.doc_id, top.chunk.section) == ("medquad:ghr:0000771", "Inheritance")
+    assert top.focus == pytest.approx(1.0 + searcher.focus_weights[0] + searcher.focus_weights[1])
+    for question in ("What are the contraindications of warfarin?", "华法林 禁忌"):
+        hits = searcher.search(question, 5).hits
+        assert "CONTRAINDICATIONS" in hits[0].chunk.section.upper(), [h.chunk.section for h in hits]
+        assert hits[0].focus > 1.0 and hit_json(hits[0])["focus"] == round(hits[0].focus, 4)

@@ -31,6 +31,7 @@ class FusedHit:
     score: float
     channels: dict[str, ChannelRank] = field(default_factory=dict)
     prior: float = 1.0
+    focus: float = 1.0  # the query-focus factor (focus.py)
 
 
 def weighted_rrf(

@@ -17,6 +17,7 @@ from app.drugs.catalog import local_drug_names
 from app.errors import FieldError
 from app.model import SOURCE_TYPES, ScoredChunk, SearchFilters
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
+from app.retrieval.focus import apply_focus, query_focus
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
 from app.retrieval.graph_links import LinkMemory
 from app.retrieval.query import AnalyzedQuery, QueryAnalyzer
@@ -122,6 +123,7 @@ def hit_json(hit: FusedHit) -> dict[str, Any]:
         "version": c.version,
         "score": round(hit.score, 6),
         "prior": round(hit.prior, 4),
+        "focus": round(hit.focus, 4),
         "channels": channels,
     }
 
@@ -150,6 +152,7 @@ class Searcher:
         self.reranker = (CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth)
                          if settings.reranker_model_path else None)
         self.per_section = settings.max_chunks_per_section
+        self.focus_weights = (settings.focus_section_weight, settings.focus_title_weight)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="channel")  # 3 channels + the facts
         self.channel_observers: list[Callable[[str, float], None]] = []  # (channel, seconds), e.g. metrics
 
@@ -191,6 +194,9 @@ class Searcher:
         fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
         if self.prior is not None:
             fused = apply_prior(fused, self.prior)
+        focus = query_focus(list(dict.fromkeys((analyzed.english, analyzed.normalized))))
+        labels = {d.doc_id for d in self.graph_channel.documents(analyzed) if d.described}
+        fused = apply_focus(fused, focus, self.focus_weights[0], self.focus_weights[1], labels)
         if self.reranker is not None:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
         fused = diversify(fused, self.per_section)
