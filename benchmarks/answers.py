@@ -183,7 +183,7 @@ def render(report: dict[str, Any]) -> str:
     for mode in ("extractive", "llm"):
         r = report.get(mode, {})
         if "questions" not in r:
-            lines.append(f"| {mode} | skipped: {r.get('skipped')} | | | | |")
+            lines.append(f"| {mode} | not run: {r.get('skipped') or 'not in --parts'} | | | | |")
             continue
         lines.append(f"| {mode}{' (' + r['model'] + ')' if 'model' in r else ''} | {r['questions']} | "
                      f"{r['verbatim_citations']}/{r['citations']} | {r['out_of_corpus_abstained']}/{r['out_of_corpus']}"
