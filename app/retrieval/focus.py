@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.retrieval.fusion import FusedHit
 from app.text.analysis import ENGLISH_STOP_WORDS
@@ -80,6 +81,12 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+@lru_cache(maxsize=65_536)
+def title_words(title: str) -> tuple[str, ...]:
+    """A title's words, kept per title (a search compares ~150 candidates' titles)."""
+    return tuple(words(title))
+
+
 @dataclass(frozen=True)
 class QueryFocus:
     intents: tuple[SectionIntent, ...]
@@ -108,15 +115,15 @@ def query_focus(texts: Sequence[str]) -> QueryFocus:
 
 
 def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
-    n = len(needle)
-    return n > 0 and any(list(haystack[i : i + n]) == list(needle) for i in range(len(haystack) - n + 1))
+    """``needle`` occurs in ``haystack`` as consecutive words."""
+    return bool(needle) and f" {' '.join(needle)} " in f" {' '.join(haystack)} "
 
 
 def named_title(focus: QueryFocus, titles: Sequence[str], min_cover: float = 0.8) -> tuple[str, ...] | None:
     """The words of the longest of ``titles`` that the question names whole and that is at least
     ``min_cover`` of its content words (titles compare by their lower-case words); None when none."""
     best: tuple[str, ...] | None = None
-    for tokens in dict.fromkeys(tuple(words(t)) for t in titles):
+    for tokens in dict.fromkeys(title_words(t) for t in dict.fromkeys(titles)):
         if not tokens or not _contains(focus.words, tokens):
             continue
         covered = len(set(tokens) & focus.content)
@@ -133,12 +140,17 @@ def apply_focus(hits: Sequence[FusedHit], focus: QueryFocus, section_weight: flo
     if focus.empty or (section_weight <= 0 and title_weight <= 0):
         return list(hits)
     title = named_title(focus, [h.chunk.title for h in hits])
+    asked: dict[str, bool] = {}  # section heading -> whether it is of an asked kind
     for hit in hits:
         factor = 1.0
-        named = title is not None and tuple(words(hit.chunk.title)) == title
+        named = title is not None and title_words(hit.chunk.title) == title
         about = named or hit.chunk.doc_id in labels_of_named_drugs
-        if section_weight > 0 and about and any(i.heading.search(hit.chunk.section) for i in focus.intents):
-            factor += section_weight
+        if section_weight > 0 and about:
+            section = hit.chunk.section
+            if section not in asked:
+                asked[section] = any(i.heading.search(section) for i in focus.intents)
+            if asked[section]:
+                factor += section_weight
         if named:
             factor += title_weight
         hit.focus = factor
