@@ -245,7 +245,7 @@ def write(report: dict[str, Any], out: Path) -> None:
     if reason:
         report["notes"].append(f"Plots not written: {reason}.")
     (out / "REPORT.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str) + "\n",
-                                     encoding="utf-8")  # first: the figures survive a rendering failure
+                                     encoding="utf-8")  # again, with the plots' note if any
     (out / "REPORT.md").write_text(render(report), encoding="utf-8")
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from app.retrieval.fusion import FusedHit
 from app.text.analysis import ENGLISH_STOP_WORDS
@@ -97,6 +97,12 @@ class QueryFocus:
     def empty(self) -> bool:
         return not self.intents and not self.content
 
+    @cached_property
+    def phrase(self) -> str:
+        """The question's words, space-separated and space-padded: a title is named when its words,
+        joined the same way, occur in it."""
+        return f" {' '.join(self.words)} "
+
 
 def query_focus(texts: Sequence[str]) -> QueryFocus:
     """The intents asked in any of ``texts`` (a question's English rendering and its own wording)."""
@@ -114,17 +120,12 @@ def query_focus(texts: Sequence[str]) -> QueryFocus:
     return QueryFocus(tuple(intents), tuple(all_words), frozenset(content))
 
 
-def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
-    """``needle`` occurs in ``haystack`` as consecutive words."""
-    return bool(needle) and f" {' '.join(needle)} " in f" {' '.join(haystack)} "
-
-
 def named_title(focus: QueryFocus, titles: Sequence[str], min_cover: float = 0.8) -> tuple[str, ...] | None:
     """The words of the longest of ``titles`` that the question names whole and that is at least
     ``min_cover`` of its content words (titles compare by their lower-case words); None when none."""
     best: tuple[str, ...] | None = None
     for tokens in dict.fromkeys(title_words(t) for t in dict.fromkeys(titles)):
-        if not tokens or not _contains(focus.words, tokens):
+        if not tokens or f" {' '.join(tokens)} " not in focus.phrase:
             continue
         covered = len(set(tokens) & focus.content)
         if covered < min_cover * max(len(focus.content), 1):

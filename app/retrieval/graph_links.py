@@ -55,9 +55,6 @@ class LinkSnapshot:
                         "mentions": [e for e in row["mentions"] if e in wanted]})
         return out
 
-    def __len__(self) -> int:
-        return sum(len(p) for p in self.by_entity.values())
-
 
 class LinkMemory:
     """The current ``LinkSnapshot``, reloaded in the background when the index generation moves on.

@@ -195,7 +195,8 @@ class Searcher:
         if self.prior is not None:
             fused = apply_prior(fused, self.prior)
         focus = query_focus(list(dict.fromkeys((analyzed.english, analyzed.normalized))))
-        labels = {d.doc_id for d in self.graph_channel.documents(analyzed) if d.described}
+        # The labels of the named drugs matter only to an asked section (the channel cached them).
+        labels = {d.doc_id for d in self.graph_channel.documents(analyzed) if d.described} if focus.intents else set()
         fused = apply_focus(fused, focus, self.focus_weights[0], self.focus_weights[1], labels)
         if self.reranker is not None:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)

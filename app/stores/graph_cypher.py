@@ -184,11 +184,7 @@ class CypherGraphStore:
         self._write(_run, query=query, params=params)
 
     def _read(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
-        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
-            return tx.run(query, params).data()
-
-        with self._driver.session(database=self._database) as session:
-            return session.execute_read(work)
+        return self._read_all([("", query)], **params)[0][1]
 
     def _read_all(self, queries: Sequence[tuple[str, LiteralString]],
                   **params: Any) -> list[tuple[str, list[dict[str, Any]]]]:
