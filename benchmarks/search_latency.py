@@ -126,30 +126,55 @@ def bench_starter(settings: Settings, queries: list[str]) -> dict[str, Any]:
 
 
 def lexical_vs_rank_bm25(store: Any, analyzer: Any, tokens: list[list[str]], chunk_ids: list[str],
-                         queries: list[str], k1: float, b: float) -> dict[str, Any]:
-    """Our sparse channel (``store.search_sparse``) against ``rank_bm25.BM25Okapi.get_scores`` + top 10
-    over the same token lists: p50 of each, the speed-up and the mean top-10 overlap."""
+                         queries: list[str], k1: float, b: float,
+                         interleaved_queries: list[str] | None = None) -> dict[str, Any]:
+    """Our sparse channel (``store.search_sparse``, k=10, payloads included) against
+    ``rank_bm25.BM25Okapi.get_scores`` + top 10 over the same token lists.
+
+    Each system answers every query once, in its own block: ours over ``queries``, then rank_bm25 over
+    the same ``queries`` (p50 of each, the speed-up, the mean top-10 overlap).  Before that, both answer
+    ``interleaved_queries`` (other queries) alternately, one query each in turn; that pass warms both
+    sides up and is reported as well (``interleaved``): there each of our calls runs right after a
+    rank_bm25 call that sweeps its 100k-document structures, so it starts with the CPU caches emptied,
+    which no search in the service meets."""
     from rank_bm25 import BM25Okapi
 
     started = time.perf_counter()
     reference = BM25Okapi(tokens, k1=k1, b=b)
     build_s = time.perf_counter() - started
-    ours_ms, ref_ms, overlaps = [], [], []
-    for query in queries:
+
+    def ours(query: str) -> tuple[float, list[str]]:
         vector = analyzer.query_vector(query)
         started = time.perf_counter()
         hits = store.search_sparse(vector, 10)
-        ours_ms.append((time.perf_counter() - started) * 1000)
+        return (time.perf_counter() - started) * 1000, [h.chunk.chunk_id for h in hits]
+
+    def theirs(query: str) -> tuple[float, list[str]]:
         terms = list(dict.fromkeys(analyzer.tokens(query)))
         started = time.perf_counter()
         scores = reference.get_scores(terms)
         top = np.argsort(-scores, kind="stable")[:10]
-        ref_ms.append((time.perf_counter() - started) * 1000)
-        overlaps.append(len({h.chunk.chunk_id for h in hits} & {chunk_ids[i] for i in top}) / 10)
-    return {"ours_p50_ms": statistics.median(ours_ms), "rank_bm25_p50_ms": statistics.median(ref_ms),
-            "speedup": statistics.median(ref_ms) / statistics.median(ours_ms),
-            "top10_overlap": sum(overlaps) / len(overlaps), "queries": len(queries),
-            "rank_bm25_build_seconds": build_s}
+        return (time.perf_counter() - started) * 1000, [chunk_ids[i] for i in top]
+
+    mixed_ours, mixed_ref = [], []
+    for query in interleaved_queries or []:
+        mixed_ours.append(ours(query)[0])
+        mixed_ref.append(theirs(query)[0])
+    our_runs = [ours(q) for q in queries]
+    ref_runs = [theirs(q) for q in queries]
+    ours_ms, ref_ms = [r[0] for r in our_runs], [r[0] for r in ref_runs]
+    overlaps = [len(set(a[1]) & set(r[1])) / 10 for a, r in zip(our_runs, ref_runs, strict=True)]
+    out: dict[str, Any] = {
+        "ours_p50_ms": statistics.median(ours_ms), "rank_bm25_p50_ms": statistics.median(ref_ms),
+        "speedup": statistics.median(ref_ms) / statistics.median(ours_ms),
+        "top10_overlap": sum(overlaps) / len(overlaps), "queries": len(queries),
+        "rank_bm25_build_seconds": build_s, "method": "blocks: each system over the queries once, in turn"}
+    if mixed_ours:
+        out["interleaved"] = {"ours_p50_ms": statistics.median(mixed_ours),
+                              "rank_bm25_p50_ms": statistics.median(mixed_ref),
+                              "speedup": statistics.median(mixed_ref) / statistics.median(mixed_ours),
+                              "queries": len(mixed_ours)}
+    return out
 
 
 def bench_scaled(settings: Settings, queries: list[str], size: int = 100_000) -> dict[str, Any]:
@@ -169,7 +194,7 @@ def bench_scaled(settings: Settings, queries: list[str], size: int = 100_000) ->
             latencies.append((time.perf_counter() - started) * 1000)
         searcher.close()
         lexical = lexical_vs_rank_bm25(built.store, rt.analyzer, built.tokens, [c.chunk_id for c in built.chunks],
-                                       queries[:40], settings.bm25_k1, settings.bm25_b)
+                                       queries[:40], settings.bm25_k1, settings.bm25_b, queries[40:80])
         built.store.close()
     return {"chunks": len(built.chunks), "load_seconds": built.load_seconds,
             "optimize_seconds": built.optimize_seconds, "search_in_process": _percentiles(latencies),
@@ -212,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| rank_bm25 get_scores + top-10 p50 (baseline) | {b['lexical']['rank_bm25_p50_ms']:.1f} ms |",
         f"| speed-up | {b['lexical']['speedup']:.0f}x |",
         f"| top-10 overlap with rank_bm25 | {b['lexical']['top10_overlap']:.3f} |",
+        f"| interleaved pass (other queries, one each in turn): ours p50 | "
+        f"{b['lexical']['interleaved']['ours_p50_ms']:.2f} ms |",
+        f"| interleaved pass: speed-up | {b['lexical']['interleaved']['speedup']:.0f}x |",
         "", f"{b['chunks']}-chunk corpus load {b['load_seconds']:.0f} s, optimize {b['optimize_seconds']:.0f} s.",
     ]
     (args.out / "search_latency.md").write_text("\n".join(lines) + "\n")

@@ -31,6 +31,7 @@ def starter_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtim
     settings = Settings(data_dir=tmp_path_factory.mktemp("starter") / "data", knowledge_dir=KNOWLEDGE)
     with Runtime.open(settings) as rt:
         Indexer(rt).index_starter_knowledge()
+        rt.vectors.optimize()  # as `medevidence index` leaves it
         yield rt
 
 

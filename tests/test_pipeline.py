@@ -117,6 +117,35 @@ def test_bad_lines_are_reported_and_the_rest_indexed(settings: Settings, tmp_pat
         assert check_consistency(rt).ok
 
 
+def test_index_run_ends_with_an_optimisation(settings: Settings, tmp_path: Path) -> None:
+    """``medevidence index`` optimises the embedded index at the end of a run: shown by a payload
+    placement change, which the engine applies only when it optimises."""
+    source = _write(tmp_path / "docs.jsonl", DOCS)
+    env = {**os.environ, "MEDEVIDENCE_DATA_DIR": str(settings.data_dir)}
+
+    def index(in_ram: bool) -> None:
+        proc = subprocess.run(
+            [sys.executable, "-m", "app.cli", "index", str(source)],
+            cwd=ROOT,
+            env={**env, "MEDEVIDENCE_EDGE_PAYLOAD_IN_RAM": str(in_ram).lower()},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+
+    shard = settings.data_dir / "qdrant-edge" / settings.index_name()
+    index(in_ram=False)
+    assert {json.loads(p.read_text())["config"]["payload_storage_type"]["type"]
+            for p in shard.glob("segments/*/segment.json")} == {"mmap"}
+    index(in_ram=True)  # nothing to index: only the optimisation moves the segments
+    assert {json.loads(p.read_text())["config"]["payload_storage_type"]["type"]
+            for p in shard.glob("segments/*/segment.json")} == {"in_ram_mmap"}
+    with Runtime.open(settings) as rt:
+        assert set(rt.manifest.versions()) == {d["id"] for d in DOCS}
+        assert check_consistency(rt).ok
+
+
 def test_data_dir_is_locked_while_open(settings: Settings, tmp_path: Path) -> None:
     source = _write(tmp_path / "one.jsonl", DOCS[:1])
     with Runtime.open(settings):

@@ -226,4 +226,5 @@ def open_vector_store(settings: Settings) -> VectorStore:
         )
     from app.stores.vectors_edge import EdgeVectorStore
 
-    return EdgeVectorStore(settings.data_dir / EDGE_DIR, settings.index_name())
+    return EdgeVectorStore(settings.data_dir / EDGE_DIR, settings.index_name(),
+                           payload_in_ram=settings.edge_payload_in_ram)

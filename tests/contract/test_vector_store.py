@@ -7,6 +7,7 @@ expected ranking can be worked out by hand.
 
 from __future__ import annotations
 
+import json as json_module
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from app.config import Settings
 from app.model import Chunk, SearchFilters, SparseVec
 from app.stores.vectors import RRF_K, SCROLL_PAGE, VectorStore, open_vector_store, parse_published
 from app.stores.vectors_client import QdrantClientVectorStore
-from app.stores.vectors_edge import EdgeVectorStore
+from app.stores.vectors_edge import EdgeVectorStore, stored_payload_memory
 
 DIM = 8
 REPO = Path(__file__).resolve().parents[2]
@@ -448,3 +449,54 @@ def test_open_vector_store_picks_engine(tmp_path: Path, monkeypatch: pytest.Monk
     assert isinstance(server, QdrantClientVectorStore)
     assert made == [{"url": "http://qdrant:6333", "api_key": "k"}]
     assert (server.collection, server.shards, server.replication_factor) == (settings.index_name(), 2, 1)
+
+
+def _payload_storage_types(shard_dir: Path) -> list[str]:
+    """The payload storage of each live segment, as the engine wrote it in segment.json."""
+    found = []
+    for path in sorted((shard_dir / "segments").glob("*/segment.json")):
+        config = json_module.loads(path.read_text(encoding="utf-8"))["config"]
+        found.append(config["payload_storage_type"]["type"])
+    return found
+
+
+def test_edge_payload_placement_follows_the_setting(tmp_path: Path) -> None:
+    """A shard written with payloads on disk and reopened with ``payload_in_ram`` keeps its data,
+    records the new placement at once and moves its segments at the next optimisation."""
+    root = tmp_path / "qdrant-edge"
+    cold = EdgeVectorStore(root, "chunks", payload_in_ram=False)
+    cold.ensure(DIM)
+    rows = [(make_chunk(f"d{i}"), axis(1.0, float(i)), sparse(**{f"t{i}": 1.0})) for i in range(40)]
+    put(cold, rows)
+    cold.optimize()
+    cold.close()
+    assert stored_payload_memory(root / "chunks") == "cold"
+    assert set(_payload_storage_types(root / "chunks")) == {"mmap"}
+
+    warm = EdgeVectorStore(root, "chunks", payload_in_ram=True)
+    try:
+        assert stored_payload_memory(root / "chunks") == "cached"
+        assert warm.optimize() is True
+        assert warm.count() == 40
+    finally:
+        warm.close()
+    reopened = EdgeVectorStore(root, "chunks")
+    try:
+        assert set(_payload_storage_types(root / "chunks")) == {"in_ram_mmap"}
+        assert ids(reopened.search_sparse(sparse(t7=1.0), 3, None)) == ["d7#v1#0"]
+        assert [c.text for c in reopened.get_chunks(["d3#v1#0"])] == ["text of d3 v1 0"]
+        assert reopened.optimize() is False  # nothing left to move
+    finally:
+        reopened.close()
+
+
+def test_stored_payload_memory_reads_old_and_new_configs(tmp_path: Path) -> None:
+    assert stored_payload_memory(tmp_path) is None
+    (tmp_path / "edge_config.json").write_text('{"on_disk_payload": true}', encoding="utf-8")
+    assert stored_payload_memory(tmp_path) == "cold"
+    (tmp_path / "edge_config.json").write_text('{"on_disk_payload": false}', encoding="utf-8")
+    assert stored_payload_memory(tmp_path) == "cached"
+    (tmp_path / "edge_config.json").write_text('{"payload_memory": "Cached"}', encoding="utf-8")
+    assert stored_payload_memory(tmp_path) == "cached"
+    (tmp_path / "edge_config.json").write_text("[", encoding="utf-8")
+    assert stored_payload_memory(tmp_path) is None
