@@ -70,7 +70,7 @@ test: setup llm-test-deps browser-test-deps postgres-test-deps $(BENCH_STAMP)
 
 lint: setup
 	$(BIN)/ruff check app indexers tests benchmarks
-	$(BIN)/mypy app indexers
+	$(BIN)/mypy app indexers benchmarks
 
 # Full run (36 min on 2 cores, 2026-12-02): benchmarks/results/REPORT.md and plots/.
 bench: $(BENCH_STAMP)

@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         run = Runner(args, Path(tmp))
         print(f"benchmarks --{mode_name}: work in {tmp}, report to {out}", flush=True)
         sizes = {label(size): run_size(run, plan, size) for size in plan.sizes}
-        indexing = run.worker("indexing", "indexing", [
+        indexing: dict[str, Any] = run.worker("indexing", "indexing", [
             "--docs-per-source", str(plan.docs_per_source), "--max-chunks", str(plan.max_chunks),
             "--changed-fraction", str(plan.changed_fraction)], plan.timeout_s) if plan.ingestion else {
             "not_run": plan.skipped.get("ingestion", "")}

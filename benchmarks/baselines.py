@@ -119,6 +119,7 @@ def run_llama_index(corpus: Exported, queries: Sequence[str], pairs: Sequence[Se
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
     from llama_index.core.schema import TextNode
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from llama_index.retrievers.bm25 import BM25Retriever
@@ -160,7 +161,7 @@ def run_llama_index(corpus: Exported, queries: Sequence[str], pairs: Sequence[Se
     bm25_s = time.perf_counter() - started
     del nodes
     fusion = QueryFusionRetriever([index.as_retriever(similarity_top_k=10), bm25], similarity_top_k=10,
-                                  num_queries=1, mode="reciprocal_rerank", use_async=False)
+                                  num_queries=1, mode=FUSION_MODES.RECIPROCAL_RANK, use_async=False)
 
     def search(query: str) -> list[str]:
         return [str(hit.node.metadata["chunk_id"]) for hit in fusion.retrieve(query)]

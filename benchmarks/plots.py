@@ -34,7 +34,7 @@ def _line(ax: Any, points: list[tuple[Any, float | None]], style: str, label: st
 
 
 def _by_size(r: dict[str, Any], ax: Any, series: list[Series]) -> list[str]:
-    missing = []
+    missing: list[str] = []
     for label, pick, style in series:
         _line(ax, [(s["chunks"], _number(pick(s))) for s in r["sizes"].values() if _number(s.get("chunks"))],
               style, label, missing)
@@ -87,7 +87,7 @@ def write(r: dict[str, Any], directory: Path) -> list[Path]:
     th = get(r.get("indexing"), "throughput")
     bars = [("raw encoder\n(baseline)", get(th, "raw_encoder_chunks_per_s")),
             ("end to end\n(index_paths)", get(th, "end_to_end_chunks_per_s"))]
-    shown = [(label, _number(v)) for label, v in bars if _number(v) is not None]
+    shown = [(label, n) for label, v in bars if (n := _number(v)) is not None]
     ax.bar([b[0] for b in shown], [b[1] for b in shown], color=["#999999", "#1f77b4"][: len(shown)])
     ax.set_ylabel("chunks/s")
     _save(fig, ax, directory / "ingestion.png", "Ingestion throughput vs the raw encoder",
