@@ -47,10 +47,10 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         export(built, work / "corpus")
         out["build_seconds"] = time.perf_counter() - started
         if args.lexical_queries and built.store is not None:
+            queries, n = _queries(200), args.lexical_queries
             out["lexical"] = lexical_vs_rank_bm25(
                 built.store, rt.analyzer, built.tokens, [c.chunk_id for c in built.chunks],
-                _queries(200)[: args.lexical_queries], settings.bm25_k1, settings.bm25_b,
-                _queries(200)[args.lexical_queries: 2 * args.lexical_queries])
+                queries[:n], settings.bm25_k1, settings.bm25_b, queries[n: 2 * n])
         if built.store is not None:
             built.store.close()
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,12 @@ from indexers.pipeline import Indexer
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def payload_storage_types(shard_dir: Path) -> set[str]:
+    """The payload storage of each live segment of a qdrant-edge shard, as the engine wrote it."""
+    return {json.loads(p.read_text(encoding="utf-8"))["config"]["payload_storage_type"]["type"]
+            for p in (shard_dir / "segments").glob("*/segment.json")}
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.consistency import check_consistency
 from app.runtime import Runtime
 from indexers.pipeline import Indexer
 
-from .conftest import KNOWLEDGE, ROOT
+from .conftest import KNOWLEDGE, ROOT, payload_storage_types
 
 pytestmark = pytest.mark.slow
 
@@ -136,11 +136,9 @@ def test_index_run_ends_with_an_optimisation(settings: Settings, tmp_path: Path)
 
     shard = settings.data_dir / "qdrant-edge" / settings.index_name()
     index(in_ram=False)
-    assert {json.loads(p.read_text())["config"]["payload_storage_type"]["type"]
-            for p in shard.glob("segments/*/segment.json")} == {"mmap"}
+    assert payload_storage_types(shard) == {"mmap"}
     index(in_ram=True)  # nothing to index: only the optimisation moves the segments
-    assert {json.loads(p.read_text())["config"]["payload_storage_type"]["type"]
-            for p in shard.glob("segments/*/segment.json")} == {"in_ram_mmap"}
+    assert payload_storage_types(shard) == {"in_ram_mmap"}
     with Runtime.open(settings) as rt:
         assert set(rt.manifest.versions()) == {d["id"] for d in DOCS}
         assert check_consistency(rt).ok

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import numpy as np
@@ -81,20 +81,39 @@ def _scored(points: Sequence[qe.ScoredPoint]) -> list[ScoredChunk]:
     return [ScoredChunk(chunk=Chunk.from_payload(p.payload or {}), score=float(p.score)) for p in points]
 
 
-def stored_payload_memory(shard_dir: Path) -> str | None:
-    """The payload placement in a shard's persisted config ("cold" or "cached"), None if unreadable.
+#: Payload placement by its name in the persisted config.
+PAYLOAD_MEMORY = {"cached": qe.Memory.Cached, "cold": qe.Memory.Cold}
 
-    Shards written before ``payload_memory`` existed say ``on_disk_payload`` (true: "cold")."""
+
+def _persisted_config(shard_dir: Path) -> dict[str, Any] | None:
+    """The shard's persisted edge_config.json, None if absent or unreadable."""
     try:
         config = json.loads((Path(shard_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(config, dict):
-        return None
+    return config if isinstance(config, dict) else None
+
+
+def _payload_memory_of(config: dict[str, Any]) -> str:
+    """"cold" or "cached"; configs written before ``payload_memory`` existed say ``on_disk_payload``
+    (true or absent: "cold")."""
     memory = config.get("payload_memory")
     if isinstance(memory, str):
         return memory.lower()
     return "cached" if config.get("on_disk_payload") is False else "cold"
+
+
+def _dense_dim_of(config: dict[str, Any]) -> int | None:
+    try:
+        return int(config["vectors"][DENSE_VECTOR]["size"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def stored_payload_memory(shard_dir: Path) -> str | None:
+    """The payload placement in a shard's persisted config ("cold" or "cached"), None if unreadable."""
+    config = _persisted_config(shard_dir)
+    return None if config is None else _payload_memory_of(config)
 
 
 class EdgeVectorStore:
@@ -106,8 +125,7 @@ class EdgeVectorStore:
 
     def __init__(self, path: Path, name: str, payload_in_ram: bool = True) -> None:
         self.shard_dir = Path(path) / name
-        self._payload_memory = qe.Memory.Cached if payload_in_ram else qe.Memory.Cold
-        self._payload_memory_name = "cached" if payload_in_ram else "cold"
+        self._payload_memory = "cached" if payload_in_ram else "cold"
         self._shard: qe.EdgeShard | None = None
         self._closed = False
         if (self.shard_dir / CONFIG_FILE).exists():
@@ -295,21 +313,19 @@ class EdgeVectorStore:
         return qe.EdgeConfig(
             vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-            payload_memory=self._payload_memory,
+            payload_memory=PAYLOAD_MEMORY[self._payload_memory],
         )
 
     def _load(self) -> qe.EdgeShard:
         """Open the shard; a persisted payload placement other than the wanted one is rewritten (the
         engine moves the segments at the next optimisation)."""
-        dim = self._stored_dim()
-        if dim is None or stored_payload_memory(self.shard_dir) == self._payload_memory_name:
+        config = _persisted_config(self.shard_dir)
+        dim = None if config is None else _dense_dim_of(config)
+        if config is None or dim is None or _payload_memory_of(config) == self._payload_memory:
             return qe.EdgeShard.load(str(self.shard_dir))
         return qe.EdgeShard.load(str(self.shard_dir), self._config(dim))
 
     def _stored_dim(self) -> int | None:
         """Dense dimension recorded in the shard's persisted edge_config.json, if readable."""
-        try:
-            config = json.loads((self.shard_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-            return int(config["vectors"][DENSE_VECTOR]["size"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        config = _persisted_config(self.shard_dir)
+        return None if config is None else _dense_dim_of(config)

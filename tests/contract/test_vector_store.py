@@ -7,7 +7,6 @@ expected ranking can be worked out by hand.
 
 from __future__ import annotations
 
-import json as json_module
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from app.model import Chunk, SearchFilters, SparseVec
 from app.stores.vectors import RRF_K, SCROLL_PAGE, VectorStore, open_vector_store, parse_published
 from app.stores.vectors_client import QdrantClientVectorStore
 from app.stores.vectors_edge import EdgeVectorStore, stored_payload_memory
+from tests.conftest import payload_storage_types
 
 DIM = 8
 REPO = Path(__file__).resolve().parents[2]
@@ -451,15 +451,6 @@ def test_open_vector_store_picks_engine(tmp_path: Path, monkeypatch: pytest.Monk
     assert (server.collection, server.shards, server.replication_factor) == (settings.index_name(), 2, 1)
 
 
-def _payload_storage_types(shard_dir: Path) -> list[str]:
-    """The payload storage of each live segment, as the engine wrote it in segment.json."""
-    found = []
-    for path in sorted((shard_dir / "segments").glob("*/segment.json")):
-        config = json_module.loads(path.read_text(encoding="utf-8"))["config"]
-        found.append(config["payload_storage_type"]["type"])
-    return found
-
-
 def test_edge_payload_placement_follows_the_setting(tmp_path: Path) -> None:
     """A shard written with payloads on disk and reopened with ``payload_in_ram`` keeps its data,
     records the new placement at once and moves its segments at the next optimisation."""
@@ -471,7 +462,7 @@ def test_edge_payload_placement_follows_the_setting(tmp_path: Path) -> None:
     cold.optimize()
     cold.close()
     assert stored_payload_memory(root / "chunks") == "cold"
-    assert set(_payload_storage_types(root / "chunks")) == {"mmap"}
+    assert payload_storage_types(root / "chunks") == {"mmap"}
 
     warm = EdgeVectorStore(root, "chunks", payload_in_ram=True)
     try:
@@ -482,7 +473,7 @@ def test_edge_payload_placement_follows_the_setting(tmp_path: Path) -> None:
         warm.close()
     reopened = EdgeVectorStore(root, "chunks")
     try:
-        assert set(_payload_storage_types(root / "chunks")) == {"in_ram_mmap"}
+        assert payload_storage_types(root / "chunks") == {"in_ram_mmap"}
         assert ids(reopened.search_sparse(sparse(t7=1.0), 3, None)) == ["d7#v1#0"]
         assert [c.text for c in reopened.get_chunks(["d3#v1#0"])] == ["text of d3 v1 0"]
         assert reopened.optimize() is False  # nothing left to move
