@@ -125,6 +125,23 @@ class DrugNameResolver:
                 return Resolution(name, ids, "combination")
         return Resolution(name, suggestions=self.suggest(key))
 
+    def lookup(self, name: str) -> Resolution | None:
+        """``resolve`` without the fuzzy suggestions (cheap: for scanning a question's word windows);
+        None when ``name`` names no drug."""
+        key = normalize_name(name)
+        if not key:
+            return None
+        hit = self._lookup(key)
+        if hit is not None:
+            return Resolution(name, hit[0], hit[1])
+        parts = [normalize_name(p) for p in _SPLIT.split(unicodedata.normalize("NFKC", name).lower())
+                 if normalize_name(p)]
+        if len(parts) > 1:
+            found = [self._lookup(p) for p in parts]
+            if all(found):
+                return Resolution(name, tuple(dict.fromkeys(i for f in found if f for i in f[0])), "combination")
+        return None
+
     def _lookup(self, key: str) -> tuple[tuple[str, ...], str] | None:
         if key in self._index:
             return self._index[key]

@@ -131,6 +131,11 @@ class QueryAnalyzer:
         self._glossary = glossary
         self._glossary_lengths = sorted({len(k) for k in glossary}, reverse=True)
 
+    @property
+    def glossary_words(self) -> frozenset[str]:
+        """The Chinese clinical words the glossary renders in English."""
+        return frozenset(self._glossary)
+
     @classmethod
     def from_knowledge(cls, knowledge: GraphKnowledge, knowledge_dir: Path,
                        linking_names: dict[str, list[str]] | None = None) -> QueryAnalyzer:
