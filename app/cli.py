@@ -353,13 +353,22 @@ def _print_answer(answer: dict[str, Any]) -> None:
     print(f"[{mode}; model {answer['model']}; answer {answer['answer_id']}]")
     if answer.get("reasoning"):
         print(f"reasoning:\n{answer['reasoning'].strip()}\n")
+    focus = answer.get("focus") or {}
+    if focus.get("drugs") or focus.get("classes"):
+        names = [d["name"] for d in focus["drugs"]] + [c["name"] for c in focus["classes"]]
+        print(f"(about {' and '.join(names)}; asks: {str(focus['aspect']).replace('_', ' ')})")
     print(answer["answer"])
     if answer["abstained"]:
-        print(f"(abstained: {answer['abstain_reason']})")
+        reason = answer["abstain_reason"]
+        print(f"(abstained: {answer['abstain_case']}" + ("" if reason == answer["answer"] else f": {reason}") + ")")
     for c in answer["citations"]:
         quote = " ".join(c["quote"].split())
         print(f"\n[{c['n']}] {c['title']} — {c['section']} ({c['source_type']}; {c['doc_id']} "
               f"[{c['start']}:{c['end']}] v{c['version']})\n    \"{quote}\"")
+    if answer.get("related"):
+        print("\nRelated, not about what was asked (not cited):")
+        for r in answer["related"]:
+            print(f"  - {r['title']} — {r['section']} ({r['doc_id']})")
 
 
 def _drug_call(args: argparse.Namespace, command: str, call: Any) -> tuple[int, Any]:

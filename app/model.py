@@ -223,3 +223,116 @@ class SearchFilters:
 class ScoredChunk:
     chunk: Chunk
     score: float
+
+
+# -- what a search returns and an answer cites ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChannelRank:
+    """A passage's 1-based rank and raw score in one retrieval channel."""
+
+    rank: int
+    score: float
+
+    def to_json(self) -> dict[str, float | int]:
+        return {"rank": self.rank, "score": round(self.score, 6)}
+
+
+@dataclass
+class Hit:
+    """One passage found by a search: the fused score, each channel's rank and score, the evidence prior and
+    query-focus factors applied to it, and its dense similarity to the question (cosine of the question's and
+    the passage's embeddings: the answer's relevance floor reads it, nothing re-encodes the passage)."""
+
+    chunk: Chunk
+    score: float
+    channels: dict[str, ChannelRank] = field(default_factory=dict)
+    prior: float = 1.0
+    focus: float = 1.0  # the query-focus factor (retrieval/focus.py)
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim span of one evidence passage (``quote == document.text[start:end]`` of ``version``)."""
+
+    n: int
+    doc_id: str
+    title: str
+    url: str | None
+    section: str
+    start: int
+    end: int
+    quote: str
+    source_type: str
+    evidence_level: str
+    published: str | None
+    version: str
+    chunk_id: str
+    passage_start: int
+    passage_end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n, "doc_id": self.doc_id, "title": self.title, "url": self.url, "section": self.section,
+            "start": self.start, "end": self.end, "quote": self.quote, "source_type": self.source_type,
+            "evidence_level": self.evidence_level, "published": self.published, "version": self.version,
+            "chunk_id": self.chunk_id, "passage": {"start": self.passage_start, "end": self.passage_end},
+        }
+
+
+@dataclass(frozen=True)
+class AnswerClaim:
+    """One sentence the generator wrote, with the evidence numbers it may cite once verified."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations), "supported": self.supported,
+                "reason": self.reason}
+
+
+@dataclass
+class Answer:
+    """A grounded answer as every interface returns it (CONTRACT.md's answer object)."""
+
+    answer_id: str
+    conversation_id: str
+    mode: str
+    degraded: bool
+    abstain_reason: str | None
+    abstain_case: str | None  # which abstention: unknown_name, no_label, aspect_not_addressed, … (None: answered)
+    answer: str
+    claims: list[AnswerClaim]
+    citations: list[Citation]
+    focus: dict[str, Any] | None  # what the question is about and asks (retrieval/question.py)
+    related: list[dict[str, Any]]  # passages found but not about the question's subject: shown apart, not cited
+    model: str
+    settings_hash: str
+    index_version: str
+    prompt_version: str
+    timings_ms: dict[str, float | None]
+    usage: dict[str, int] | None = None
+    reasoning: str | None = None
+
+    @property
+    def abstained(self) -> bool:
+        return self.abstain_reason is not None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "answer_id": self.answer_id, "conversation_id": self.conversation_id, "mode": self.mode,
+            "degraded": self.degraded, "abstained": self.abstained, "abstain_reason": self.abstain_reason,
+            "abstain_case": self.abstain_case, "answer": self.answer,
+            "claims": [c.to_json() for c in self.claims], "citations": [c.to_json() for c in self.citations],
+            "focus": self.focus, "related": self.related, "model": self.model,
+            "settings_hash": self.settings_hash, "index_version": self.index_version,
+            "prompt_version": self.prompt_version, "timings_ms": self.timings_ms,
+        }
+        if self.usage:
+            out["usage"] = self.usage
+        if self.reasoning is not None:
+            out["reasoning"] = self.reasoning
+        return out

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.answer.citations import STALE, build_citations
+from app.answer.citations import STALE, build_citations, drop_stale, stale_passages
 from app.answer.claims import complete_claims, render_claim, split_claims
 from app.answer.evidence import Evidence, parse_citations, strip_citations
 from app.answer.prompt import ABSTAIN_TOKEN, REMOVED, SYSTEM, answer_messages, is_instruction_like, sanitize_passage
@@ -222,20 +222,25 @@ def test_paraphrase_passes_and_plausible_fabrication_does_not(verifier: Verifier
 
 
 @pytest.mark.slow
-def test_citations_quote_the_stored_document_and_drop_stale_passages(verifier: Verifier) -> None:
+def test_citations_quote_the_passage_verbatim_and_stale_passages_support_nothing(verifier: Verifier) -> None:
     doc = _doc()
     evidence = [_evidence(doc, 1)]
     claims = verifier.check(split_claims("Coadministration of aspirin increases the risk of bleeding [1]."), evidence)
-    citations = build_citations(claims, evidence, lambda doc_id: doc)
+    citations = build_citations(claims, evidence)
     assert len(citations) == 1
-    cit = citations[0]
+    cit = citations[0].to_json()
     assert cit["quote"] == doc.text[cit["start"] : cit["end"]]
     assert cit["quote"] == "Coadministration of aspirin increases the risk of bleeding."
     assert (cit["doc_id"], cit["version"], cit["section"]) == (doc.id, doc.version, "Warnings")
+    assert cit["passage"] == {"start": evidence[0].chunk.start, "end": evidence[0].chunk.end}
+    assert build_citations(claims, evidence) == citations  # pure: the same claims, the same citations
     edited = _doc(WARFARIN_TEXT.replace("2 to 5 mg", "2 to 10 mg"))  # a new version indexed meanwhile
-    claims = verifier.check(split_claims("Coadministration of aspirin increases the risk of bleeding [1]."), evidence)
-    assert build_citations(claims, evidence, lambda doc_id: edited) == []
+    assert stale_passages(evidence, {doc.id: doc.version}) == set()
+    stale = stale_passages(evidence, {doc.id: edited.version})
+    assert stale == {1} and stale_passages(evidence, {}) == {1}  # changed, or removed
+    drop_stale(claims, stale)
     assert claims[0].supported is False and claims[0].reason == STALE
+    assert build_citations(claims, evidence) == []
 
 
 @pytest.mark.slow

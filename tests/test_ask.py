@@ -58,27 +58,27 @@ def _scripted(searcher: Searcher, generator: ScriptedGenerator) -> Asker:
 def test_extractive_answer_quotes_the_warfarin_label(extractive: Asker) -> None:
     answer = extractive.ask(AskRequest("What are the contraindications of warfarin?"))
     assert answer["mode"] == "extractive" and not answer["abstained"] and not answer["degraded"]
-    assert_grounded(answer, extractive.rt)
+    assert_grounded(answer, extractive.searcher.rt)
     label = [c for c in answer["citations"] if c["doc_id"] == WARFARIN_LABEL]
     assert label and any(c["section"] == "Contraindications" for c in label)
     assert any("contraindicated" in c["quote"] for c in label)
     assert answer["prompt_version"] == PROMPT_VERSION
-    assert answer["settings_hash"] == extractive.rt.settings.settings_hash()
-    assert answer["index_version"] == extractive.rt.index_version()
+    assert answer["settings_hash"] == extractive.searcher.rt.settings.settings_hash()
+    assert answer["index_version"] == extractive.searcher.rt.index_version()
 
 
 @pytest.mark.parametrize("question", CLINICAL_QUESTIONS)
 def test_every_citation_is_a_verbatim_span_in_both_modes(question: str, extractive: Asker,
                                                          starter_searcher: Searcher) -> None:
     answer = extractive.ask(AskRequest(question))
-    assert_grounded(answer, extractive.rt)
+    assert_grounded(answer, extractive.searcher.rt)
     sloppy = _scripted(starter_searcher, ScriptedGenerator(sloppy_writer(seed=len(question))))
     try:
         llm_answer = sloppy.ask(AskRequest(question))
     finally:
         close_asker(sloppy)
     assert llm_answer["mode"] == "llm"
-    assert_grounded(llm_answer, extractive.rt)
+    assert_grounded(llm_answer, extractive.searcher.rt)
     assert "double the dose" not in llm_answer["answer"] and "It is not true" not in llm_answer["answer"]
     assert "Let me look" not in llm_answer["answer"]
 
@@ -97,7 +97,7 @@ def test_hostile_outputs_never_become_citations(starter_searcher: Searcher) -> N
         trace = asker.traces.get(answer["answer_id"])
     finally:
         close_asker(asker)
-    assert_grounded(answer, asker.rt)
+    assert_grounded(answer, asker.searcher.rt)
     assert all(c["n"] <= 5 for c in answer["citations"])
     assert "[9]" not in answer["answer"] and "safe in pregnancy" not in answer["answer"]
     assert "500 mg" not in answer["answer"] and "no effect" not in answer["answer"]
@@ -183,7 +183,7 @@ def test_follow_up_carries_the_conversation_entities(extractive: Asker) -> None:
     assert trace is not None and trace["rewrite_method"] == "entities"
     assert "warfarin" in trace["standalone_question"].lower()
     assert follow["conversation_id"] == first["conversation_id"]
-    assert_grounded(follow, extractive.rt)
+    assert_grounded(follow, extractive.searcher.rt)
     assert any(c["doc_id"] == WARFARIN_LABEL or "arfarin" in c["quote"] for c in follow["citations"])
 
 
@@ -229,7 +229,7 @@ def test_streamed_deltas_are_the_answer_and_citations_survive(extractive: Asker)
     assert "".join(d["text"] for n, d in events if n == "delta").strip() == done["answer"]
     assert events[-2][1]["citations"] == done["citations"]
     assert all(e["source_type"] == "label" for e in events[0][1]["evidence"])
-    assert_grounded(done, extractive.rt)
+    assert_grounded(done, extractive.searcher.rt)
 
 
 def test_trace_holds_everything_and_replays(extractive: Asker) -> None:
@@ -254,9 +254,9 @@ def test_cli_ask_rejects_bad_arguments_before_opening_the_index(capsys: pytest.C
 
 
 def test_graph_facts_enter_the_evidence_as_table_passages(extractive: Asker) -> None:
-    from app.answer.facts import fact_passages
+    from app.retrieval.facts import fact_passages
 
-    rt = extractive.rt
+    rt = extractive.searcher.rt
     result = extractive.searcher.search("Does amiodarone interact with clarithromycin?", 8)
     assert result.facts and result.facts[0]["severity"] == "high"
     extra = fact_passages(rt, result.facts, [])  # as if retrieval had missed the table
@@ -271,7 +271,7 @@ def test_graph_facts_enter_the_evidence_as_table_passages(extractive: Asker) -> 
 def test_clopidogrel_omeprazole_question_cites_a_label(extractive: Asker) -> None:
     answer = extractive.ask(AskRequest("Can Plavix be taken with omeprazole?"))
     assert not answer["abstained"]
-    assert_grounded(answer, extractive.rt)
+    assert_grounded(answer, extractive.searcher.rt)
     labels = [c for c in answer["citations"] if c["source_type"] == "label"]
     quotes = [c["quote"].lower() for c in labels]
     assert any("omeprazole" in q and ("clopidogrel" in q or "plavix" in q) for q in quotes), labels

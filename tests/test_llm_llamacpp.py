@@ -61,7 +61,7 @@ def test_llm_answers_are_grounded_or_abstain(question: str, llm_asker: Asker) ->
     answer = llm_asker.ask(AskRequest(question, k=3))
     assert answer["mode"] == "llm" and not answer["degraded"], answer
     assert answer["model"] == "smollm2-135m-instruct"
-    assert_grounded(answer, llm_asker.rt)
+    assert_grounded(answer, llm_asker.searcher.rt)
     if answer["abstained"]:
         language = "zh" if question.startswith("华") else "en"
         assert answer["answer"] == ABSTENTION[language]
@@ -75,7 +75,7 @@ def test_llm_streaming_keeps_citations(llm_asker: Asker) -> None:
     assert [n for n, _ in events][-2:] == ["citations", "done"] and done["mode"] == "llm"
     assert "".join(d["text"] for n, d in events if n == "delta").strip() == done["answer"]
     assert events[-2][1]["citations"] == done["citations"]
-    assert_grounded(done, llm_asker.rt)
+    assert_grounded(done, llm_asker.searcher.rt)
 
 
 def test_cli_ask_with_llm_url(llm_url: str, tmp_path: Path, starter_runtime: Runtime) -> None:

@@ -1,9 +1,12 @@
 """``Asker.stream``: the one answer function every interface calls (REST JSON and SSE, CLI).
 
-question → standalone rewrite → hybrid search → numbered evidence → relevance floor → generator
-(streamed) → claims verified one by one as they complete → only supported, citable claims are sent
-→ citations cut from the stored documents → trace saved.  An unsupported claim is never streamed:
-``delta`` events carry verified sentences only, so what a client shows is what the final answer says.
+question → standalone rewrite → hybrid search → focus-grounded evidence (the passages about what the question
+names, or the scoped abstention: ``retrieval/grounding.py``) → relevance floor (the hits' dense similarity) →
+generator (streamed) → claims verified one by one as they complete, and checked to be about the asked drug → only
+supported claims are sent → citations cut, once, from the evidence passages → an ``Answer`` (``app/model.py``) →
+trace saved.  An unsupported claim is never streamed: ``delta`` events carry verified sentences only, so what a
+client shows is what the final answer says.  The answer path reads no store: the search hands it the passages,
+the facts' passages and the similarities.
 """
 
 from __future__ import annotations
@@ -14,18 +17,19 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from app.answer.citations import STALE, build_citations
+from app.answer.about import DrugsNamed, off_focus
+from app.answer.citations import STALE, build_citations, drop_stale, stale_passages
 from app.answer.claims import complete_claims, render_claim, split_claims
 from app.answer.conversation import rewrite_follow_up
 from app.answer.evidence import Evidence, number_evidence
-from app.answer.facts import fact_passages
 from app.answer.generator import GenerationRequest, Generator, GeneratorError
 from app.answer.prompt import ABSTAIN_TOKEN, PROMPT_VERSION, answer_messages
 from app.answer.verify import CheckedClaim, Verifier
-from app.model import Document, SearchFilters
+from app.config import Settings
+from app.model import Answer, AnswerClaim, SearchFilters
 from app.observability.logs import REQUEST_ID
+from app.retrieval.fusion import FusedHit
+from app.retrieval.question import QuestionFocus
 from app.retrieval.search import Searcher
 from app.stores.traces import TraceStore
 
@@ -33,6 +37,8 @@ ABSTENTION = {
     "en": "The indexed evidence does not answer this question.",
     "zh": "现有索引证据不足以回答这个问题。",
 }
+# Said before the quotes of an extractive answer to a Chinese question when the quotes are English.
+QUOTES_IN_ENGLISH = "以下为英文原文证据摘录（未经翻译）："
 
 Event = tuple[str, dict[str, Any]]
 
@@ -62,19 +68,23 @@ class _Run:
         self.generator_start: float | None = None  # perf_counter when the generator was called
         self.text_at = 0.0  # perf_counter when the latest answer text arrived from it
         self.first_text_ms: float | None = None  # the generator's own time to the text of the first delta
-        self.documents: dict[str, Document | None] = {}  # stored documents read for citations, once each
         self.usage: dict[str, int] | None = None  # the LLM server's token counts, when it reports them
+        self.focus: QuestionFocus = QuestionFocus()  # what the question is about: claims must be too
+        self.own_documents: frozenset[str] = frozenset()
+        self.note_pending = ""  # said before the first sentence (a Chinese question quoted in English)
+        self.note = ""
 
 
 class Asker:
     def __init__(self, searcher: Searcher, generator: Generator, extractive: Generator, verifier: Verifier,
-                 traces: TraceStore) -> None:
+                 traces: TraceStore, settings: Settings, drugs_named: DrugsNamed | None = None) -> None:
         self.searcher = searcher
-        self.rt = searcher.rt
+        self.settings = settings
         self.generator = generator
         self.extractive = extractive
         self.verifier = verifier
         self.traces = traces
+        self.drugs_named: DrugsNamed = drugs_named or (lambda text: set())
         self.answer_observers: list[Callable[[dict[str, Any]], None]] = []  # each finished answer, e.g. metrics
 
     def warm_up(self) -> None:
@@ -91,38 +101,43 @@ class Asker:
         return response
 
     def stream(self, request: AskRequest) -> Iterator[Event]:
-        settings = self.rt.settings
+        settings = self.settings
         t0 = time.perf_counter()
         conversation_id = request.conversation_id or uuid.uuid4().hex
         history = self.traces.conversation(conversation_id) if request.conversation_id else []
         rewrite = rewrite_follow_up(request.question, history, self.searcher.query_analyzer, self.generator)
         k = request.k or settings.answer_evidence_k
         result = self.searcher.search(rewrite.question, k, request.filters)
+        grounding = self.searcher.ground(result, k, request.filters)  # the passages about what it asks
         original = (result.query if rewrite.question == request.question
                     else self.searcher.query_analyzer.analyze(request.question))
         language = "zh" if original.language in ("zh", "mixed") else "en"
-        hits = list(result.hits)
-        if request.filters is None:  # a filtered question keeps to its filters
-            hits += fact_passages(self.rt, result.facts, hits)
-        evidence = number_evidence(hits)
+        evidence = number_evidence(grounding.hits)
+        related = [related_json(h) for h in grounding.related]
         retrieve_ms = (time.perf_counter() - t0) * 1000
         yield "evidence", {"evidence": [ev.to_json() for ev in evidence], "facts": result.facts,
-                           "standalone_question": rewrite.question}
-        relevance = self.relevance(result.query_vector, evidence)
+                           "standalone_question": rewrite.question, "related": related}
+        relevance = max((ev.similarity or 0.0 for ev in evidence), default=0.0)
         run = _Run()
         if rewrite.error:
             run.errors.append(f"rewrite: {rewrite.error}")
         generator = self.generator
         degraded = False
         abstain_reason: str | None = None
-        messages = answer_messages(rewrite.question, evidence, original.language)
+        abstain_case: str | None = None
+        focus = grounding.focus
+        messages = answer_messages(rewrite.question, evidence, original.language, focus)
         t1 = time.perf_counter()
-        if not evidence or relevance < settings.answer_min_relevance:
+        if grounding.abstention is not None:
+            abstain_reason, abstain_case = grounding.abstention.message(language), grounding.abstention.case
+        elif not evidence or relevance < settings.answer_min_relevance:
             floor = settings.answer_min_relevance
             abstain_reason = f"no evidence reaches the relevance floor ({relevance:.2f} < {floor:.2f})"
+            abstain_case = "below_relevance_floor"
         else:
             gen_request = GenerationRequest(rewrite.question, original.language, evidence, messages,
-                                            tuple(e.name for e in result.query.entities))
+                                            tuple(e.name for e in result.query.entities), focus,
+                                            grounding.own_documents)
             try:
                 yield from self._generate(generator, gen_request, evidence, run, request.include_reasoning, t0)
             except GeneratorError as exc:
@@ -137,46 +152,55 @@ class Asker:
             model_abstained = ABSTAIN_TOKEN in run.raw
             abstain_reason = ("the model found the evidence insufficient" if model_abstained
                               else "no claim of the answer is supported by the evidence")
-        citations = build_citations(run.claims, evidence, self._reader(run))
+            abstain_case = "model_insufficient" if model_abstained else "no_supported_claim"
+        citations = build_citations(run.claims, evidence)
+        scoped = grounding.abstention
+        if abstain_reason is not None and scoped is None and grounding.fallback is not None and not run.sent:
+            scoped = grounding.fallback  # nothing about the drug answered: say that it has no label here
+            abstain_reason, abstain_case = scoped.message(language), scoped.case
         if abstain_reason is not None:
             if run.generator_start is not None:  # the abstention waited for the whole output
                 run.first_text_ms = round((run.text_at - run.generator_start) * 1000, 1)
-            text = ABSTENTION[language]
+            text = abstain_reason if scoped is not None else ABSTENTION[language]
             yield "delta", {"text": text}
-            answer = text
         else:
-            answer = _join(run.sent)
-        yield "citations", {"citations": citations}
-        response = {
-            "answer_id": uuid.uuid4().hex,
-            "conversation_id": conversation_id,
-            "mode": generator.mode,
-            "degraded": degraded,
-            "abstained": abstain_reason is not None,
-            "abstain_reason": abstain_reason,
-            "answer": answer,
-            "claims": [{"text": c.text, "citations": c.citations if c.supported else [], "supported": c.supported,
-                        "reason": c.reason} for c in run.claims],
-            "citations": citations,
-            "model": self._model_id(generator),
-            "settings_hash": settings.settings_hash(),
-            "index_version": result.index_version,
-            "prompt_version": PROMPT_VERSION,
-            "timings_ms": {"retrieve": round(retrieve_ms, 1), "generate": round(generate_ms, 1),
-                           "verify": round(run.verify_ms, 1), "first_delta": run.first_delta_ms,
-                           "generator_first_text": run.first_text_ms,
-                           "total": round((time.perf_counter() - t0) * 1000, 1)},
-        }
-        if run.usage:
-            response["usage"] = run.usage
-        if request.include_reasoning:
-            response["reasoning"] = run.reasoning
+            text = _join(run.sent)
+            if run.note:
+                text = f"{run.note}\n{text}"
+        yield "citations", {"citations": [c.to_json() for c in citations]}
+        answer = Answer(
+            answer_id=uuid.uuid4().hex,
+            conversation_id=conversation_id,
+            mode=generator.mode,
+            degraded=degraded,
+            abstain_reason=abstain_reason,
+            abstain_case=abstain_case,
+            answer=text,
+            claims=[AnswerClaim(c.text, tuple(c.citations) if c.supported else (), c.supported, c.reason)
+                    for c in run.claims],
+            citations=citations,
+            focus=focus.to_json() if focus.aspects else None,
+            related=related,
+            model=self._model_id(generator),
+            settings_hash=settings.settings_hash(),
+            index_version=result.index_version,
+            prompt_version=PROMPT_VERSION,
+            timings_ms={"retrieve": round(retrieve_ms, 1), "generate": round(generate_ms, 1),
+                        "verify": round(run.verify_ms, 1), "first_delta": run.first_delta_ms,
+                        "generator_first_text": run.first_text_ms,
+                        "total": round((time.perf_counter() - t0) * 1000, 1)},
+            usage=run.usage,
+            reasoning=run.reasoning if request.include_reasoning else None,
+        )
+        response = answer.to_json()
         trace = {
             "question": request.question,
             "standalone_question": rewrite.question,
             "rewrite_method": rewrite.method,
             "language": original.language,
             "entities": [e.to_json() for e in result.query.entities],
+            "focus": answer.focus,
+            "scoped_abstention": scoped.to_json(language) if scoped is not None else None,
             "k": k,
             "filters": None if request.filters is None else request.filters.__dict__,
             "evidence": [ev.to_json() for ev in evidence],
@@ -198,8 +222,25 @@ class Asker:
         yield "done", response
 
     # -- generation with claim-by-claim verification ---------------------------------------
+    def _check_focus(self, claims: Sequence[CheckedClaim], evidence: Sequence[Evidence], run: _Run) -> None:
+        """A supported claim that is about another drug than the question's is not kept (about.py)."""
+        if not run.focus.drugs:
+            return
+        by_n = {ev.n: ev for ev in evidence}
+        for claim in claims:
+            if not claim.supported:
+                continue
+            passages = [by_n[n] for n in claim.citations if n in by_n]
+            reason = off_focus(claim.text, run.focus, self.drugs_named, passages, run.own_documents)
+            if reason is not None:
+                claim.supported, claim.reason = False, reason
+
     def _generate(self, generator: Generator, request: GenerationRequest, evidence: Sequence[Evidence], run: _Run,
                   include_reasoning: bool, t0: float) -> Iterator[Event]:
+        run.focus, run.own_documents = request.focus, request.own_documents
+        if generator.mode == "extractive" and request.language in ("zh", "mixed") and any(
+                ev.chunk.language != "zh" for ev in evidence):
+            run.note_pending = QUOTES_IN_ENGLISH
         run.generator_start = time.perf_counter()
         run.text_at = run.generator_start
         for event in generator.generate(request):
@@ -224,13 +265,16 @@ class Asker:
             return
         t = time.perf_counter()
         checked = self.verifier.check(ready, evidence)
-        build_citations(checked, evidence, self._reader(run))  # drops passages that cannot be re-read
+        self._check_focus(checked, evidence, run)
         run.verify_ms += (time.perf_counter() - t) * 1000
         run.done += len(ready)
         for claim in checked:
             run.claims.append(claim)
             if claim.supported and ABSTAIN_TOKEN not in claim.text:
                 text = render_claim(claim.text, claim.citations)
+                if not run.sent and run.note_pending:
+                    run.note, run.note_pending = run.note_pending, ""
+                    yield "delta", {"text": run.note + "\n"}
                 if run.first_delta_ms is None:
                     run.first_delta_ms = round((time.perf_counter() - t0) * 1000, 1)
                     if run.generator_start is not None:
@@ -242,14 +286,17 @@ class Asker:
 
     # -- replay -----------------------------------------------------------------------------
     def replay(self, answer_id: str) -> dict[str, Any] | None:
-        """Re-verify a stored answer from its trace: the same raw output against the same evidence, with
-        citations re-read from today's documents.  ``same_answer`` tells whether it still holds."""
+        """Re-verify a stored answer from its trace: the same raw output against the same evidence, its passages
+        checked against the documents indexed today (a changed or removed one supports nothing).
+        ``same_answer`` tells whether it still holds."""
         trace = self.traces.get(answer_id)
         if trace is None:
             return None
         evidence = [Evidence.from_json(item) for item in trace["evidence"]]
         claims = self.verifier.check(split_claims(trace["raw_output"]), evidence) if trace["raw_output"] else []
-        citations = build_citations(claims, evidence, self._document)
+        versions = self.searcher.current_versions([ev.chunk.doc_id for ev in evidence])
+        drop_stale(claims, stale_passages(evidence, versions))
+        citations = [c.to_json() for c in build_citations(claims, evidence)]
         sent = [render_claim(c.text, c.citations) for c in claims if c.supported and ABSTAIN_TOKEN not in c.text]
         stored = trace["response"]
         answer = _join(sent) if sent else stored["answer"] if stored["abstained"] else ""
@@ -263,41 +310,19 @@ class Asker:
         }
 
     # -- helpers ----------------------------------------------------------------------------
-    def relevance(self, query_vector: np.ndarray, evidence: Sequence[Evidence]) -> float:
-        """Best cosine similarity between the question (its search embedding) and an evidence passage
-        (its indexed embedding, from the cache); 0 when there is no evidence."""
-        if not evidence:
-            return 0.0
-        q = np.asarray(query_vector, dtype=np.float32)
-        keys = [ev.chunk.text_hash for ev in evidence]
-        found = self.rt.embedder.cache.get_many(keys)
-        missing = [ev for ev in evidence if ev.chunk.text_hash not in found]
-        if missing:
-            fresh = self.rt.embedder.encode([ev.chunk.embed_text for ev in missing])
-            found.update({ev.chunk.text_hash: fresh[i] for i, ev in enumerate(missing)})
-        matrix = np.stack([found[key] for key in keys]).astype(np.float32)
-        return float(np.max(matrix @ q))
-
-    def _document(self, doc_id: str) -> Document | None:
-        return self.rt.manifest.document(doc_id)
-
-    def _reader(self, run: _Run) -> Callable[[str], Document | None]:
-        """Stored documents for one answer, each read once (verification while streaming and the final
-        citations quote the same versions)."""
-
-        def read(doc_id: str) -> Document | None:
-            if doc_id not in run.documents:
-                run.documents[doc_id] = self._document(doc_id)
-            return run.documents[doc_id]
-
-        return read
-
     @staticmethod
     def _model_id(generator: Generator) -> str:
         try:
             return generator.model_id()
         except GeneratorError:
             return "unavailable"
+
+
+def related_json(hit: FusedHit) -> dict[str, Any]:
+    """A passage shown apart from the answer: found by the search, but not about what the question names."""
+    c = hit.chunk
+    return {"doc_id": c.doc_id, "title": c.title, "section": c.section, "source_type": c.source_type,
+            "chunk_id": c.chunk_id, "start": c.start, "end": c.end, "version": c.version}
 
 
 def _restart(run: _Run) -> _Run:

@@ -36,6 +36,7 @@ class Evidence:
     score: float
     channels: dict[str, dict[str, float] | None]
     study_design: str | None = None
+    similarity: float | None = None  # the search's cosine of question and passage (the relevance floor)
 
     @property
     def evidence_level(self) -> str:
@@ -56,6 +57,7 @@ class Evidence:
             "channels": self.channels,
             "evidence_level": self.evidence_level,
             "study_design": self.study_design,
+            "similarity": None if self.similarity is None else round(self.similarity, 6),
         }
 
     @classmethod
@@ -66,6 +68,7 @@ class Evidence:
             score=float(data["score"]),
             channels=data.get("channels") or {},
             study_design=data.get("study_design"),
+            similarity=data.get("similarity"),
         )
 
 
@@ -76,7 +79,7 @@ def number_evidence(hits: Sequence[FusedHit]) -> list[Evidence]:
         channels: dict[str, dict[str, float] | None] = {
             name: {"rank": float(r.rank), "score": float(r.score)} for name, r in hit.channels.items()
         }
-        out.append(Evidence(n, hit.chunk, hit.score, channels, study_design(hit.chunk)))
+        out.append(Evidence(n, hit.chunk, hit.score, channels, study_design(hit.chunk), hit.similarity))
     return out
 
 

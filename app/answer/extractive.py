@@ -10,20 +10,35 @@ greedily by maximal marginal relevance (λ = 0.75), skipping near-duplicates (co
 overlap > 0.8 with a picked one), until ``extractive_max_sentences`` or the floor
 (``MIN_SENTENCE_SCORE``, and 80 % of the best sentence's score).  Sentences that look like
 instructions or carry reference marks are never quoted.
+
+For a question about a drug (``GenerationRequest.focus``) the answer is written for a reader:
+
+- a label's bullet list is cut into its items (whole items, never a run of "•" fragments);
+- no sentence about another drug is quoted (``about.off_focus``), and a passage outside the drug's own
+  documents gives only sentences that name it;
+- the sentence that answers the asked aspect leads: + ``ASPECT_SECTION_BONUS`` under a heading of the
+  aspect (Dosage and Administration for a dose question), + ``ASPECT_TERM_BONUS`` when it uses the aspect's
+  words, + ``DOSE_NUMBER_BONUS`` for a dose question's sentence with an amount and unit, + ``OWN_BONUS``
+  from the drug's own label;
+- at most ``extractive_max_sentences`` sentences and about ``MAX_ANSWER_CHARS`` characters.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from app.answer.evidence import CITATION_MARKER
+from app.answer.about import DrugsNamed, off_focus
+from app.answer.evidence import CITATION_MARKER, Evidence
 from app.answer.generator import GenerationEvent, GenerationRequest, GeneratorError
 from app.answer.prompt import is_instruction_like
-from app.text.sentences import sentence_spans
+from app.retrieval.aspects import FOOD_PARTNER, FOOD_TERMS
+from app.retrieval.question import QuestionFocus, names_in
+from app.text.sentences import LIST_BULLET, item_spans
 
 MIN_SENTENCE_SCORE = 0.35
 RELATIVE_FLOOR = 0.8  # and at least this share of the best sentence's score
@@ -31,6 +46,22 @@ MMR_LAMBDA = 0.75
 MIN_WORDS, MAX_WORDS = 4, 90
 EXTRACTIVE_ID = "extractive-mmr-v1"
 SHORTLIST = 24
+FOCUSED_SHORTLIST = 12  # a question about a drug: its aspect bonuses already rank the sentences
+ASPECT_SECTION_BONUS = 0.15
+ASPECT_TERM_BONUS = 0.1
+DOSE_NUMBER_BONUS = 0.1
+OWN_BONUS = 0.05
+MAX_ANSWER_CHARS = 900
+# A list's lead-in that needs its items to be a sentence: it ends on a word that asks for more.
+_LEAD_IN_OPEN = re.compile(r"\b(?:if|you|take|taking|have|has|with|for|to|of|are|is|or|and|the|a|an|use|using"
+                           r"|occur|include|including|such as|whether)\s*$", re.I)
+# Sentences that point elsewhere instead of stating something: "See … below", "… are described in Table 1",
+# a lead-in ending with a colon.
+_CROSS_REFERENCE = re.compile(r"^(?:see|refer to)\b|\bdescribed (?:in|below)\b|\b(?:in|see) table \d+\b|[:：]\s*$",
+                              re.I)
+_NUMBERING = re.compile(r"^(?:\(\s*[\d.,\s]+\)\s*|\d+(?:\.\d+)+\s+|\(\d+\)\s*"
+                        r"|\d+(?:\.\d+)*\s+[A-Z][A-Z ,&/-]{3,}\s+(?=[A-Z][a-z]))+")
+_DOSE_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:mg|mcg|µg|g|grams?|milligrams?|mL|units?|tablets?|capsules?)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -39,17 +70,20 @@ class Candidate:
     text: str
     terms: frozenset[str]
     score: float
+    answers_aspect: bool = False  # from the focus drug's own label, under the asked aspect's heading, in its words
 
 
 class ExtractiveGenerator:
     mode: Literal["llm", "extractive"] = "extractive"
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray], tokens: Callable[[str], list[str]],
-                 max_sentences: int, to_english: Callable[[str], str] | None = None) -> None:
+                 max_sentences: int, to_english: Callable[[str], str] | None = None,
+                 drugs_named: DrugsNamed | None = None) -> None:
         self.embed = embed
         self.tokens = tokens
         self.max_sentences = max_sentences
         self.to_english = to_english or (lambda text: text)
+        self.drugs_named: DrugsNamed = drugs_named or (lambda text: set())
 
     def model_id(self) -> str:
         return EXTRACTIVE_ID
@@ -69,40 +103,56 @@ class ExtractiveGenerator:
 
     def select(self, request: GenerationRequest) -> list[tuple[int, str]]:
         """(block number, verbatim sentence) pairs, best first."""
-        texts: list[tuple[int, str, str]] = []
+        focus = request.focus
+        food_question = bool(focus.drugs) and focus.aspect.name == "interaction" and FOOD_PARTNER.search(
+            request.question) is not None
+        pair_question = len(focus.drugs) >= 2 and focus.aspect.name == "interaction"
+        texts: list[tuple[int, str, str, float, bool]] = []
         for ev in request.evidence:
-            chunk_text = ev.chunk.text
-            for span in sentence_spans(chunk_text):
-                sentence = chunk_text[span.start : span.end]
+            for sentence in _sentences(ev.chunk.text):
                 words = len(sentence.split()) if not _mostly_han(sentence) else len(sentence) // 2
                 if not MIN_WORDS <= words <= MAX_WORDS or is_instruction_like(sentence):
                     continue
                 if CITATION_MARKER.search(sentence):
                     continue
-                texts.append((ev.n, sentence, ev.chunk.section))
+                if focus.names_a_subject and not self._about(sentence, ev, focus, request.own_documents):
+                    continue
+                if focus.drugs and focus.aspect.label_aspect and not _speaks_of_aspect(sentence, ev, focus):
+                    continue
+                if food_question and not FOOD_TERMS.search(sentence):
+                    continue
+                if pair_question and not all(names_in(f"{ev.chunk.title}\n{ev.chunk.section}\n{sentence}", d.names)
+                                             for d in focus.drugs):
+                    continue  # "Does X interact with Y?": a sentence about X and Y together
+                texts.append((ev.n, sentence, ev.chunk.section,
+                              _aspect_bonus(sentence, ev, focus, request.own_documents),
+                              _answers_aspect(sentence, ev, focus, request.own_documents)))
         if not texts:
             return []
         question = self.to_english(request.question)
         q_terms = set(self.tokens(question))
         names = {name.lower() for name in request.entities}
-        lexical: list[tuple[float, int, str, frozenset[str]]] = []
-        for n, sentence, section in texts:
+        lexical: list[tuple[float, int, str, frozenset[str], bool]] = []
+        for n, sentence, section, aspect_bonus, answers in texts:
             terms = frozenset(self.tokens(sentence))
             context = terms | set(self.tokens(section))
             coverage = len(q_terms & context) / len(q_terms) if q_terms else 0.0
             bonus = 0.05 if any(name in sentence.lower() for name in names) else 0.0
-            lexical.append((0.4 * coverage + bonus, n, sentence, terms))
+            lexical.append((0.4 * coverage + bonus + aspect_bonus, n, sentence, terms, answers))
         # Only the lexically best sentences are embedded (the dense part needs the model).
         lexical.sort(key=lambda item: -item[0])
-        shortlist = lexical[:SHORTLIST]
+        shortlist = lexical[: FOCUSED_SHORTLIST if focus.names_a_subject else SHORTLIST]
         vectors = self.embed([question] + [item[2] for item in shortlist])
         q_vec, s_vecs = vectors[0], vectors[1:]
         sims = s_vecs @ q_vec
-        candidates = [Candidate(n, sentence, terms, part + 0.6 * float(sim))
-                      for (part, n, sentence, terms), sim in zip(shortlist, sims, strict=True)]
+        candidates = [Candidate(n, sentence, terms, part + 0.6 * float(sim), answers)
+                      for (part, n, sentence, terms, answers), sim in zip(shortlist, sims, strict=True)]
         floor = max(MIN_SENTENCE_SCORE, RELATIVE_FLOOR * max(c.score for c in candidates))
-        picked: list[int] = []
-        while len(picked) < self.max_sentences:
+        # The lead answers the asked aspect from the drug's own label when such a sentence is in reach.
+        leads = [i for i, c in enumerate(candidates) if c.answers_aspect and c.score >= MIN_SENTENCE_SCORE]
+        picked: list[int] = [max(leads, key=lambda i: candidates[i].score)] if leads else []
+        length = sum(len(candidates[i].text) for i in picked)
+        while len(picked) < self.max_sentences and length < MAX_ANSWER_CHARS:
             best, best_value = -1, -1.0
             for i, cand in enumerate(candidates):
                 if i in picked or cand.score < floor:
@@ -116,7 +166,71 @@ class ExtractiveGenerator:
             if best < 0:
                 break
             picked.append(best)
+            length += len(candidates[best].text)
         return [(candidates[i].n, candidates[i].text) for i in picked]
+
+
+    def _about(self, sentence: str, ev: Evidence, focus: QuestionFocus, own: frozenset[str]) -> bool:
+        """A sentence about the question's subject: from its own documents and not about another drug, or
+        naming it (see about.py)."""
+        if ev.chunk.doc_id not in own and not names_in(sentence, focus.subject_names()):
+            return False
+        return off_focus(sentence, focus, self.drugs_named, [ev], own) is None
+
+
+def _sentences(text: str) -> list[str]:
+    """A passage's sentences, each verbatim: a bulleted list cut into its items (``item_spans``), section
+    numbers ("( 5.6 )", "7.1", "4 CONTRAINDICATIONS") trimmed from the start, questions and cross-references
+    left out (they answer nothing).  The items of a list whose lead-in does not end its sentence ("… may
+    occur if you take • more than 6 caplets") are fragments: the first is kept with its lead-in (one span),
+    the others are left out."""
+    out: list[str] = []
+    spans = item_spans(text)
+    lead_open = False
+    for i, span in enumerate(spans):
+        piece = text[span.start : span.end]
+        bulleted = i > 0 and LIST_BULLET.search(text, spans[i - 1].end, span.start) is not None
+        if not bulleted:
+            lead_open = _LEAD_IN_OPEN.search(piece) is not None and i + 1 < len(spans) and (
+                LIST_BULLET.search(text, span.end, spans[i + 1].start) is not None)
+            if lead_open:
+                out.append(text[span.start : spans[i + 1].end])  # the lead-in with its first item
+                continue
+            out.append(piece)
+        elif not lead_open:
+            out.append(piece)
+    out = [_trim_numbering(s) for s in out]
+    return [s for s in out if s and not s.rstrip().endswith(("?", "？")) and not _CROSS_REFERENCE.search(s)]
+
+
+def _trim_numbering(sentence: str) -> str:
+    return _NUMBERING.sub("", sentence)
+
+
+def _speaks_of_aspect(sentence: str, ev: Evidence, focus: QuestionFocus) -> bool:
+    """For a question that a label answers (dose, side effects…): the sentence is under a heading of the asked
+    aspect or uses its words; a side-effects question is not answered by an interactions sentence."""
+    return focus.aspect.section_matches(ev.chunk.section) or focus.aspect.mentioned_in(sentence)
+
+
+def _answers_aspect(sentence: str, ev: Evidence, focus: QuestionFocus, own: frozenset[str]) -> bool:
+    if not focus.aspects or not focus.drugs or ev.chunk.doc_id not in own or not focus.aspect.label_aspect:
+        return False
+    return focus.aspect.section_matches(ev.chunk.section) and focus.aspect.mentioned_in(sentence)
+
+
+def _aspect_bonus(sentence: str, ev: Evidence, focus: QuestionFocus, own: frozenset[str]) -> float:
+    if not focus.aspects or not focus.names_a_subject:
+        return 0.0
+    aspect = focus.aspect
+    bonus = ASPECT_SECTION_BONUS if aspect.section_matches(ev.chunk.section) else 0.0
+    if aspect.mentioned_in(sentence):
+        bonus += ASPECT_TERM_BONUS
+    if aspect.name in ("dose", "max_dose", "overdose") and _DOSE_NUMBER.search(sentence):
+        bonus += DOSE_NUMBER_BONUS
+    if ev.chunk.doc_id in own:
+        bonus += OWN_BONUS
+    return bonus
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

@@ -26,6 +26,16 @@ def english_rendering(searcher: Searcher) -> Callable[[str], str]:
     return render
 
 
+def drugs_named(searcher: Searcher) -> Callable[[str], set[str]]:
+    """The ids of the drugs a text names (the query analysis's entity linking)."""
+    analyzer = searcher.query_analyzer
+
+    def named(text: str) -> set[str]:
+        return {e.id for e in analyzer.analyze(text).entities if e.kind == "drug"}
+
+    return named
+
+
 def build_asker(searcher: Searcher, generator: Generator | None = None, settings: Settings | None = None) -> Asker:
     """``settings``: the service's settings (default: the runtime's); they choose the generator."""
     rt = searcher.rt
@@ -33,12 +43,13 @@ def build_asker(searcher: Searcher, generator: Generator | None = None, settings
     to_english = english_rendering(searcher)
     embed = MemoEmbedder(rt.embedder.encode_texts, rt.embedder.dim)
     tokens = rt.analyzer.tokens
-    extractive = ExtractiveGenerator(embed, tokens, settings.extractive_max_sentences, to_english)
+    extractive = ExtractiveGenerator(embed, tokens, settings.extractive_max_sentences, to_english,
+                                     drugs_named(searcher))
     if generator is None:
         generator = OpenAICompatibleGenerator(settings) if settings.llm_url else extractive
     verifier = Verifier(embed, tokens, settings.support_threshold, settings.support_lexical_weight, to_english)
     traces = TraceStore(settings.traces_url or default_url(settings.data_dir))
-    return Asker(searcher, generator, extractive, verifier, traces)
+    return Asker(searcher, generator, extractive, verifier, traces, settings, drugs_named(searcher))
 
 
 def close_asker(asker: Asker) -> None:

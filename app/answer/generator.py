@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from app.answer.evidence import Evidence
+from app.retrieval.question import QuestionFocus
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class GenerationRequest:
     evidence: Sequence[Evidence]
     messages: list[dict[str, str]] = field(default_factory=list)  # the versioned prompt (LLM only)
     entities: tuple[str, ...] = ()  # names of the drugs/diseases the question links to
+    focus: QuestionFocus = field(default_factory=QuestionFocus)  # what it is about and asks (question.py)
+    own_documents: frozenset[str] = frozenset()  # the focus drugs' own documents among the evidence
 
 
 class GeneratorError(RuntimeError):

@@ -30,7 +30,7 @@ import numpy as np
 
 from app.answer.claims import RawClaim
 from app.answer.evidence import Evidence
-from app.text.sentences import sentence_spans
+from app.text.sentences import item_spans
 
 Embed = Callable[[list[str]], np.ndarray]
 MAX_SENTENCES_PER_PASSAGE = 6
@@ -109,8 +109,14 @@ def polarity(text: str) -> tuple[bool, int]:
     return negated, (1 if up and not down else -1 if down and not up else 0)
 
 
+# A section heading glued to a label sentence ("4 CONTRAINDICATIONS Warfarin sodium is contraindicated in…")
+# is not part of what the sentence says: its "contraindications" is no negation of the sentence.
+_HEADING_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\s+)?[A-Z][A-Z ,&/-]{3,}\s+(?=[A-Z][a-z])")
+
+
 def contradicts(claim: str, sentence: str) -> bool:
     """Negation or direction flipped, or safety asserted where the sentence speaks of harm."""
+    sentence = _HEADING_PREFIX.sub("", sentence)
     claim_neg, claim_dir = polarity(claim)
     sent_neg, sent_dir = polarity(sentence)
     if claim_neg != sent_neg:
@@ -208,7 +214,7 @@ class Verifier:
     @staticmethod
     def _sentences(ev: Evidence) -> list[tuple[int, int, str]]:
         text = ev.chunk.text
-        spans = sentence_spans(text) or []
+        spans = item_spans(text) or []  # a label's bulleted list: each item is a sentence
         return [(s.start, s.end, text[s.start : s.end]) for s in spans] or [(0, len(text), text)]
 
 

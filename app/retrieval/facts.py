@@ -1,6 +1,8 @@
 """Graph facts as citable evidence: an interaction between the question's drugs that the knowledge graph
 lists enters the answer's evidence as the passage of the interaction table that states it, when retrieval
-did not already bring that passage.  The fact is then cited like any passage — a span of a stored document."""
+did not already bring that passage.  The fact is then cited like any passage — a span of a stored document.
+
+Retrieval's job (``Searcher.ground``): the answer path receives the passages, it never reads the stores."""
 
 from __future__ import annotations
 
@@ -8,14 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.drugs.tables import listed_partner, table_doc_id
-from app.retrieval.fusion import ChannelRank, FusedHit
+from app.model import ChannelRank, Hit
 from app.runtime import Runtime
 
 
-def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[FusedHit]) -> list[FusedHit]:
+def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[Hit]) -> list[Hit]:
     """Passages stating the facts that ``hits`` lack (at most one per fact)."""
     have = {h.chunk.chunk_id for h in hits}
-    extra: list[FusedHit] = []
+    extra: list[Hit] = []
     for fact in facts:
         if any(cid in have for cid in fact.get("evidence_chunk_ids", [])):
             continue
@@ -31,7 +33,7 @@ def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[F
     return extra
 
 
-def _stating_chunk(rt: Runtime, doc_id: str, partner: str) -> FusedHit | None:
+def _stating_chunk(rt: Runtime, doc_id: str, partner: str) -> Hit | None:
     doc = rt.manifest.document(doc_id)
     if doc is None:
         return None
@@ -41,5 +43,5 @@ def _stating_chunk(rt: Runtime, doc_id: str, partner: str) -> FusedHit | None:
     chunks = rt.vectors.get_chunks(sorted(rt.manifest.chunk_ids([doc_id])))
     for chunk in chunks:
         if chunk.version == doc.version and chunk.start <= section.start < chunk.end:
-            return FusedHit(chunk, 0.0, {"graph": ChannelRank(1, 1.0)})
+            return Hit(chunk, 0.0, {"graph": ChannelRank(1, 1.0)})
     return None

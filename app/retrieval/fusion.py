@@ -13,25 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.model import Chunk, ScoredChunk
+from app.model import ChannelRank, Chunk, Hit, ScoredChunk
 
-
-@dataclass(frozen=True)
-class ChannelRank:
-    rank: int  # 1-based
-    score: float
-
-    def to_json(self) -> dict[str, float | int]:
-        return {"rank": self.rank, "score": round(self.score, 6)}
-
-
-@dataclass
-class FusedHit:
-    chunk: Chunk
-    score: float
-    channels: dict[str, ChannelRank] = field(default_factory=dict)
-    prior: float = 1.0
-    focus: float = 1.0  # the query-focus factor (focus.py)
+FusedHit = Hit  # a search hit (app/model.py): what fusion, the prior, focus and re-ranking pass along
 
 
 def weighted_rrf(

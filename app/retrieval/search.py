@@ -9,24 +9,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from app.drugs.catalog import local_drug_names
+import numpy as np
+
+from app.drugs.catalog import DrugCatalog, local_drug_names
+from app.drugs.tables import TABLE_DOC_IDS
 from app.errors import FieldError
 from app.model import SOURCE_TYPES, ScoredChunk, SearchFilters
+from app.retrieval.aspects import ASPECT_QUERY_WORDS
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
+from app.retrieval.facts import fact_passages
 from app.retrieval.focus import apply_focus, query_focus
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
 from app.retrieval.graph_links import LinkMemory
-from app.retrieval.query import AnalyzedQuery, QueryAnalyzer
+from app.retrieval.grounding import Grounding, OwnDocuments, ground
+from app.retrieval.query import AnalyzedQuery, LinkedEntity, QueryAnalyzer
+from app.retrieval.question import QuestionFocus, QuestionReader
 from app.retrieval.rerank import CrossEncoderReranker
 from app.runtime import Runtime
 from app.stores.vectors import parse_published
 
 CHANNELS = ("bm25", "dense", "graph")
 MAX_K = 100
+OWN_DEPTH = 24  # passages searched within the focus drugs' own documents
 MAX_QUERY_CHARS = 2000
 
 
@@ -88,6 +96,7 @@ class SearchResult:
     facts: list[dict[str, Any]] = field(default_factory=list)
     index_version: str = ""
     query_vector: Any = None  # the dense query embedding (reused by answers' relevance floor)
+    focus: QuestionFocus = field(default_factory=QuestionFocus)  # what the question is about (question.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +106,7 @@ class SearchResult:
                 "language": self.query.language,
                 "english": self.query.english,
                 "entities": [e.to_json() for e in self.query.entities],
+                "focus": self.focus.to_json() if self.focus.aspects else None,
             },
             "facts": self.facts,
             "index_version": self.index_version,
@@ -138,6 +148,9 @@ class Searcher:
             knowledge = rt.load_knowledge()
             analyzer = QueryAnalyzer.from_knowledge(knowledge, settings.knowledge_dir, local_drug_names(rt, knowledge))
         self.query_analyzer = analyzer
+        self.catalog = DrugCatalog(rt)
+        self.question_reader = QuestionReader(rt.load_knowledge(), lambda: self.catalog.resolver, self._occurs,
+                                              analyzer.glossary_words)
         self.graph_links = LinkMemory(rt.graph, rt.manifest.index_version)
         self.graph_channel = GraphChannel(rt.graph, rt.vectors, rt.analyzer, settings.graph_max_documents,
                                           generation=rt.manifest.index_version, links=self.graph_links)
@@ -160,11 +173,13 @@ class Searcher:
         """Load the embedding model, touch every store and hold the graph's document links in memory
         (kept current from here on), so that a long-running server's queries are fast from the first."""
         self.graph_links.enable()
+        self.question_reader.read(self.query_analyzer.analyze("valium"))  # the name resolver and word list
         # Two drugs, so the interaction-facts read runs too: its first call in the graph cost ~45 ms.
         self.search("warfarin aspirin 华法林", 1)
 
     def close(self) -> None:
         self.graph_links.close()
+        self.catalog.close()
         self._pool.shutdown(wait=True)
 
     def _timed(self, channel: Channel, ctx: QueryContext, depth: int,
@@ -181,6 +196,8 @@ class Searcher:
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
         analyzed = self.query_analyzer.analyze(query)
+        focus = self.question_reader.read(analyzed)
+        analyzed = with_focus_drugs(analyzed, focus)
         ctx = QueryContext(analyzed, self._encode)
         depth = max(self.rt.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(self._timed, c, ctx, depth, filters) for c in self.channels}
@@ -194,15 +211,107 @@ class Searcher:
         fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
         if self.prior is not None:
             fused = apply_prior(fused, self.prior)
-        focus = query_focus(list(dict.fromkeys((analyzed.english, analyzed.normalized))))
+        section_focus = query_focus(list(dict.fromkeys((analyzed.english, analyzed.normalized))))
         # The labels of the named drugs matter only to an asked section (the channel cached them).
-        labels = {d.doc_id for d in self.graph_channel.documents(analyzed) if d.described} if focus.intents else set()
-        fused = apply_focus(fused, focus, self.focus_weights[0], self.focus_weights[1], labels)
+        labels = ({d.doc_id for d in self.graph_channel.documents(analyzed) if d.described}
+                  if section_focus.intents else set())
+        fused = apply_focus(fused, section_focus, self.focus_weights[0], self.focus_weights[1], labels)
         if self.reranker is not None:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
         fused = diversify(fused, self.per_section)
         facts = facts_json(interactions.result(), fused[:k]) if interactions is not None else []
-        return SearchResult(analyzed, fused[:k], facts, self.rt.index_version(), query_vector)
+        return SearchResult(analyzed, fused[:k], facts, self.rt.index_version(), query_vector, focus)
+
+    # -- focus-grounded evidence (grounding.py) ---------------------------------------------------------
+    def ground(self, result: SearchResult, k: int, filters: SearchFilters | None = None) -> Grounding:
+        """The evidence for an answer to ``result``'s question: passages about what it asks of what it names,
+        or the scoped abstention (``grounding.py``)."""
+        focus = result.focus
+        drug_ids = [d.id for d in focus.drugs]
+        labels = self.catalog.label_ids(drug_ids) if drug_ids else {}
+        for group in focus.classes:  # a class's own documents are its members' labels
+            members = self.catalog.label_ids(group.member_ids) if group.member_ids else {}
+            labels[group.id] = sorted({doc for docs in members.values() for doc in docs})
+        tables = {d: [t.format(d) for t in TABLE_DOC_IDS.values()] for d in drug_ids}
+        own = OwnDocuments(labels, tables, self._outline)
+        own_hits: list[FusedHit] = []
+        own_ids = [d for ids in labels.values() for d in ids]
+        if focus.aspects and focus.aspect.name == "interaction":
+            own_ids += [d for ids in tables.values() for d in ids]
+        if own_ids:
+            own_hits = self._search_within(result, tuple(own_ids), filters)
+        grounding = ground(focus, result.hits, own_hits, own, k)
+        if grounding.abstention is None and filters is None and result.facts:  # a filtered question keeps to them
+            grounding.hits += fact_passages(self.rt, result.facts, grounding.hits)
+        grounding.hits = self._current(grounding.hits)
+        self._with_similarity(grounding.hits, result.query_vector)
+        return grounding
+
+    def current_versions(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The version each of ``doc_ids`` is indexed at today (absent: removed)."""
+        return self.rt.manifest.versions_of(sorted(set(doc_ids)))
+
+    def _current(self, hits: list[FusedHit]) -> list[FusedHit]:
+        """The hits whose document is still indexed at that version (an edit since the search made them stale)."""
+        versions = self.current_versions([h.chunk.doc_id for h in hits])
+        return [h for h in hits if versions.get(h.chunk.doc_id) == h.chunk.version]
+
+    def _with_similarity(self, hits: Sequence[FusedHit], query_vector: Any) -> None:
+        """Each hit's dense similarity to the question: the dense channel's cosine where it found the passage,
+        else the passage's indexed embedding (the embedding cache) against the query's."""
+        missing = [h for h in hits if h.similarity is None and "dense" not in h.channels]
+        for h in hits:
+            if h.similarity is None and "dense" in h.channels:
+                h.similarity = float(h.channels["dense"].score)
+        if not missing or query_vector is None:
+            return
+        q = np.asarray(query_vector, dtype=np.float32)
+        found = self.rt.embedder.cache.get_many([h.chunk.text_hash for h in missing])
+        fresh = [h for h in missing if h.chunk.text_hash not in found]
+        if fresh:
+            vectors = self.rt.embedder.encode([h.chunk.embed_text for h in fresh])
+            found.update({h.chunk.text_hash: vectors[i] for i, h in enumerate(fresh)})
+        for h in missing:
+            h.similarity = float(np.asarray(found[h.chunk.text_hash], dtype=np.float32) @ q)
+
+    def _search_within(self, result: SearchResult, doc_ids: tuple[str, ...],
+                       filters: SearchFilters | None) -> list[FusedHit]:
+        """Passages of ``doc_ids`` for the question and its aspect's words (lexical and dense, fused)."""
+        restricted = replace(filters or SearchFilters(), doc_ids=doc_ids)
+        words = ASPECT_QUERY_WORDS.get(result.focus.aspect.name, "")
+        lexical = self.rt.vectors.search_sparse(
+            self.rt.analyzer.query_vector(f"{result.query.lexical} {words}"), OWN_DEPTH, restricted)
+        ranked: dict[str, Sequence[ScoredChunk]] = {"bm25": lexical}
+        if result.query_vector is not None:
+            ranked["dense"] = self.rt.vectors.search_dense(result.query_vector, OWN_DEPTH, restricted)
+        return weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+
+    def _outline(self, doc_id: str) -> tuple[str, tuple[str, ...]] | None:
+        doc = self.catalog.document(doc_id)
+        return None if doc is None else (doc.title, tuple(s.heading for s in doc.sections))
+
+    def _occurs(self, word: str) -> bool:
+        """Whether any indexed passage has ``word`` (one lexical lookup)."""
+        vector = self.rt.analyzer.query_vector(word)
+        return bool(vector.indices) and bool(self.rt.vectors.search_sparse(vector, 1, None))
+
+
+def with_focus_drugs(query: AnalyzedQuery, focus: QuestionFocus) -> AnalyzedQuery:
+    """The query with the focus drugs that its entity linking missed (brands, misspellings) linked too, so
+    every channel searches for the drug by its names."""
+    have = {e.id for e in query.entities}
+    extra: list[LinkedEntity] = []
+    lowered = query.normalized.lower()
+    for drug in focus.drugs:
+        if drug.id in have:
+            continue
+        start = lowered.find(drug.surface.lower()) if drug.surface else -1
+        start, end = (start, start + len(drug.surface)) if start >= 0 else (0, 0)
+        aliases = tuple(n for n in drug.names[1:4] if n.isascii())
+        extra.append(LinkedEntity(drug.id, "drug", drug.name, query.normalized[start:end], start, end, aliases))
+    if not extra:
+        return query
+    return replace(query, entities=(*query.entities, *extra))
 
 
 def facts_json(interactions: Sequence[Mapping[str, Any]], hits: Sequence[FusedHit]) -> list[dict[str, Any]]:

@@ -92,6 +92,15 @@ class Manifest:
     def versions(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT doc_id, version FROM documents"))
 
+    def versions_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The indexed version of each of ``doc_ids`` that is indexed."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        # Parameterised: the placeholders are generated, the ids are bound.
+        return dict(self._db.execute(f"SELECT doc_id, version FROM documents WHERE doc_id IN ({marks})",
+                                     tuple(doc_ids)))
+
     def origins(self) -> dict[str, str]:
         """Every document id with the origin (source file or API) it was indexed from."""
         return dict(self._db.execute("SELECT doc_id, origin FROM documents"))

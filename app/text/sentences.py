@@ -45,3 +45,23 @@ def _append_trimmed(text: str, start: int, end: int, out: list[Span]) -> None:
         end -= 1
     if end > start:
         out.append(Span(start, end, count_tokens(text[start:end])))
+
+
+LIST_BULLET = re.compile(r"[•●▪◦■]")
+
+
+def item_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences as ``sentence_spans`` cuts them, with a bulleted run ("• take 2 caplets • do not take more
+    than 6 caplets in 24 hours") cut into its items: labels write lists without sentence ends, so a list
+    is one "sentence" until its bullets are honoured.  The text before the first bullet is its own span."""
+    out: list[Span] = []
+    for span in sentence_spans(text, start, end):
+        if not LIST_BULLET.search(text, span.start, span.end):
+            out.append(span)
+            continue
+        cursor = span.start
+        for match in LIST_BULLET.finditer(text, span.start, span.end):
+            _append_trimmed(text, cursor, match.start(), out)
+            cursor = match.end()
+        _append_trimmed(text, cursor, span.end, out)
+    return out

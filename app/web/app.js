@@ -184,11 +184,39 @@ async function ask(question, filters) {
   }
 }
 
+// Why an answer abstained (the answer's abstain_case), as the status line says it.
+const ABSTAIN_CASES = {
+  unknown_name: "the knowledge names nothing by that name",
+  no_label: "no label of this drug is indexed",
+  aspect_not_addressed: "its labels do not address what was asked",
+  pair_not_addressed: "no passage speaks of these drugs together",
+  below_relevance_floor: "no evidence is close enough to the question",
+  model_insufficient: "the model found the evidence insufficient",
+  no_supported_claim: "no sentence of the answer was supported by the evidence",
+};
+
+function renderRelated(list) {
+  const ul = $("#related");
+  ul.replaceChildren();
+  $("#related-heading").hidden = !list || list.length === 0;
+  for (const r of list || []) {
+    ul.append(el("li", {}, `${r.title} — ${r.section} `, el("small", {}, `(${r.source_type}; ${r.doc_id})`)));
+  }
+}
+
+function focusText(focus) {
+  if (!focus || (!focus.drugs.length && !focus.classes.length)) return null;
+  const names = [...focus.drugs.map((d) => d.matched_by === "misspelling" || d.matched_by === "abbreviation"
+    ? `${d.name} (read from “${d.surface}”)` : d.name), ...focus.classes.map((c) => c.name)];
+  return `about ${names.join(" and ")} · asks: ${focus.aspect.replace(/_/g, " ")}`;
+}
+
 function handleEvent(name, data) {
   const status = $("#status");
   const answer = $("#answer");
   if (name === "evidence") {
     renderEvidence(data.evidence);
+    renderRelated(data.related);
     metrics.firstEvidenceMs = performance.now() - metrics.submitAt;
     status.textContent = `${data.evidence.length} passages found; writing a cited answer…`;
   } else if (name === "delta") {
@@ -201,7 +229,12 @@ function handleEvent(name, data) {
     metrics.doneMs = performance.now() - metrics.submitAt;
     const parts = [`${data.mode === "llm" ? `written by ${data.model}` : "quoted from the evidence (extractive)"}`];
     if (data.degraded) parts.push("the language model was unavailable, so the answer quotes the evidence");
-    if (data.abstained) { parts.push(`no answer: ${data.abstain_reason}`); answer.classList.add("abstained"); }
+    const about = focusText(data.focus);
+    if (about) parts.push(about);
+    if (data.abstained) {
+      parts.push(`no answer (${ABSTAIN_CASES[data.abstain_case] || data.abstain_case}): ${data.abstain_reason}`);
+      answer.classList.add("abstained");
+    }
     status.className = data.degraded || data.abstained ? "status warn" : "status";
     status.textContent = parts.join(" · ");
     const trace = $("#trace");
