@@ -35,7 +35,7 @@ def read(knowledge: GraphKnowledge) -> Callable[[str], QuestionFocus]:
     resolver = DrugNameResolver(knowledge)
     analyzer = QueryAnalyzer.from_knowledge(knowledge, KNOWLEDGE)
     # "Occurs in an indexed passage": here, only the words of this small made-up corpus.
-    corpus = {"hypopigmentation", "psoriatic"}
+    corpus = {"hypopigmentation", "psoriatic", "kadian"}
     reader = QuestionReader(knowledge, lambda: resolver, lambda word: word in corpus, analyzer.glossary_words)
     return lambda question: reader.read(analyzer.analyze(question))
 
@@ -63,6 +63,7 @@ def read(knowledge: GraphKnowledge) -> Callable[[str], QuestionFocus]:
     ("what color is 30mg prednisone", "appearance"),
     ("what are the inactive ingredients in norvasc", "ingredients"),
     ("what is desonide ointment used for", "indication"),
+    ("what is brand name of acetaminophen", "brand_names"),
     ("is lisinopril safe for kidney disease", "renal"),
     ("can I give ibuprofen to my children", "pediatric"),
     ("compare atorvastatin versus simvastatin", "comparison"),
@@ -125,10 +126,19 @@ def test_brand_that_is_a_common_word_does_not_name_a_drug(read: Callable[[str], 
 def test_abbreviation_base_name_and_unknown_chinese_name(read: Callable[[str], QuestionFocus]) -> None:
     assert _drugs(read("how long i take cipro for a urinary tract infection ?")) == [
         ("Ciprofloxacin", "abbreviation")]
+    assert [d.name for d in read("what is the dose for vit b12 tabet?").drugs] == ["Cyanocobalamin"]
     insulin = read("How should insulin be stored?")
     assert [d.matched_by for d in insulin.drugs] == ["base name"] and insulin.aspect.name == "storage"
     focus = read("地西泮过量有什么症状？")  # the graph knows diazepam as 安定 only
     assert focus.drugs == () and focus.unknown_names == ("地西泮",)
+
+
+def test_a_product_named_only_in_passages_is_the_focus(read: Callable[[str], QuestionFocus]) -> None:
+    focus = read("what are contraindications for kadian")
+    assert [c.id for c in focus.classes] == ["name:kadian"] and focus.subject_names() == ("kadian",)
+    # A rare word in a question that asks nothing of a medicine stays a plain word.
+    assert read("what medications can induce hypopigmentation of skin?").classes == ()
+    assert read("Is hypopigmentation common after psoriatic plaques heal?").classes == ()
 
 
 def test_drug_class(read: Callable[[str], QuestionFocus]) -> None:

@@ -133,7 +133,12 @@ ASPECTS: tuple[Aspect, ...] = (
             r"|\bat night\b|\bin the morning\b|\binfusion\b|\binject\w*"
             r"|\bcan i eat\b|用法|怎么(?:吃|服用?|用)|如何(?:服用?|使用)|饭前|饭后|空腹",
             _DOSAGE_SECTIONS + r"|\binformation for patients\b|\bhow supplied\b",
-            r"\bwith food\b|\bmeals?\b|\badminist\w*|\btake\b|\bapply\b|\binject\w*"),
+            r"\bwith(?:out)? (?:food|meals?|water|milk)\b|\b(?:before"
+            r"|after) (?:a |each |the )?(?:meals?|breakfast|eating)\b"
+            r"|\bempty stomach\b|\bswallow\w*|\bchew\w*|\bcrush\w*|\bapply\b|\binject\w*|\binfus\w*|\bdilut\w*"
+            r"|\bshould be (?:taken|given|administered)\b"
+            r"|\btake\b[^.]{0,30}\b(?:daily|once|twice|times|every|with|before"
+            r"|after)\b|\badminister\w*[^.]{0,30}\b(?:orally|once|twice|with|before|after|over)\b"),
     _aspect("storage", "storage", "储存",
             r"\bstor(?:e|ed|age|ing)\b|\bexpir\w*|\bshelf\b|\bfreez\w*|\brefrigerat\w*|\bstay good\b|\bdispos\w*"
             r"|\broom temperature\b|储存|保存|贮藏|过期|冷藏",
@@ -144,7 +149,11 @@ ASPECTS: tuple[Aspect, ...] = (
             r"|\bpill form\b|\bwhat does (?:the )?pill\b|\bmarkings?\b"
             r"|外观|颜色|什么样",
             r"\bhow supplied\b|\bdosage forms\b|\bdescription\b|\bstorage and handling\b",
-            r"\bimprint\w*|\bdebossed\b|\bengraved\b|\b(?:white|yellow|blue|pink|orange|green|red|round|oval|scored)\b"),
+            r"\bimprint\w*|\bdebossed\b|\bengraved\b|\bembossed\b|\bscored\b|\bbisect\w*"
+            r"|\b(?:tablets?|capsules?|caplets?)\b[^.]{0,60}\b(?:white|yellow|blue|pink|orange|green|red|round|oval"
+            r"|peach|brown|purple|film-coated)\b"
+            r"|\b(?:white|yellow|blue|pink|orange|green|red|round|oval"
+            r"|peach)\b[^.]{0,40}\b(?:tablets?|capsules?|caplets?)\b"),
     _aspect("ingredients", "ingredients", "成分",
             r"\bingredients?\b|\bcontains?\b|\bwhat(?:'s| is) in\b|\bmade (?:of|from)\b|\bcomposition\b|\bgluten\b"
             r"|\blactose\b|\bgelatin\b|成分|含有",
@@ -155,6 +164,11 @@ ASPECTS: tuple[Aspect, ...] = (
             r"|剂量|用量|一次(?:吃|服)|多少(?:毫克|mg)",
             _DOSAGE_SECTIONS + r"|\bdosage forms\b|\bstrengths\b",
             r"\bmg\b|\bdose\b|\bdosage\b|\bdaily\b|\bevery \d+ hours\b"),
+    _aspect("brand_names", "brand names", "商品名",
+            r"\bbrand(?:[- ]?names?)?\b|\btrade ?names?\b|\bgeneric (?:name|version|for)\b|\bother names?\b"
+            r"|\balso (?:called|known)\b|商品名|品牌|别名",
+            r"\bdescription\b|\bpackage label\b|\bprincipal display panel\b|\bhow supplied\b",
+            r"®|™|\bbrand\b|\btrade ?names?\b|\bmarketed as\b"),
     _aspect("duration_of_use", "how long to take it", "疗程",
             r"\bhow long (?:should |do |can |must |will |to |does one )?(?:i |you |one |he |she |we )?"
             r"(?:take|use|be on|stay on|continue)\b|\bhow many days\b|\bfor how long\b|疗程|吃多久|服用多久|用多久",
@@ -216,6 +230,7 @@ ASPECT_QUERY_WORDS: dict[str, str] = {
     "warnings": "warnings precautions",
     "administration": "administration take food",
     "storage": "store storage temperature",
+    "brand_names": "brand trade name description",
     "appearance": "how supplied tablets imprint debossed",
     "ingredients": "ingredients contains each tablet",
     "dose": "dosage dose mg",

@@ -13,7 +13,10 @@ cards (``DrugNameResolver``), and kept as a ``QuestionFocus``:
 - **aspects**: what it asks (``aspects.py``), the first one primary;
 - **unknown names**: words that look like a product name — rare in English, in no indexed passage, no
   drug's name — so the answer can say the knowledge holds nothing on them instead of answering about
-  something else;
+  something else; a rare word that the passages do use, in a question that asks what only a medicine has
+  (its dose, contraindications, storage…) or calls it a pill, a cream, a vaccine…, becomes a named product
+  (a ``FocusClass`` with no members, ``name:<word>``): "contraindications for kadian" is answered about Kadian
+  or not at all;
 - **assumed**: misspellings read as a drug ("rivatigmine" → rivastigmine), said in the answer, never
   silently.
 
@@ -49,6 +52,11 @@ _QUESTION_WORDS = frozenset({
     "can", "should", "with", "while", "after", "before", "stop", "stopping", "mg", "milligrams", "capsule",
     "capsules", "shot", "shots", "vaccine", "cream", "ointment", "patch", "injection", "inhaler", "gel", "drops",
 })
+
+
+# Shorthand of consumer questions, read in full before names are looked up ("vit b12 tab" → vitamin b12 tablet).
+_SHORTHAND = {"vit": "vitamin", "vits": "vitamins", "tab": "tablet", "tabs": "tablets", "cap": "capsule",
+              "caps": "capsules", "inj": "injection", "susp": "suspension", "soln": "solution"}
 
 
 @lru_cache(maxsize=65_536)
@@ -193,7 +201,7 @@ class QuestionReader:
         for entity in query.entities:  # linked by the query analysis (names, Chinese names, label brands)
             if entity.kind == "drug" and entity.id in resolver.drugs:
                 drugs.setdefault(entity.id, self._focus_drug(resolver, entity.id, entity.surface, "linked"))
-        words = _WORD.findall(query.english.lower())
+        words = [_SHORTHAND.get(w, w) for w in _WORD.findall(query.english.lower())]
         used = [False] * len(words)
         for start, end, ids, how in self._windows(resolver, words):
             if any(used[start:end]):
@@ -209,6 +217,7 @@ class QuestionReader:
         linked_words = {w for e in query.entities for w in _WORD.findall(e.surface.lower())}
         classes = self._find_classes(words, used)
         unknown: list[str] = []
+        rare: list[str] = []  # rare words the indexed passages use, that name no drug of the graph
         for i, word in enumerate(words):
             if used[i] or word in linked_words:
                 continue
@@ -227,8 +236,15 @@ class QuestionReader:
                 drugs.setdefault(misspelled[0], self._focus_drug(resolver, misspelled[0], word, how))
             elif not self._occurs(word):
                 unknown.append(word)
+            else:
+                rare.append(word)
         if query.language != "en":
             unknown += self._unknown_chinese(query)
+        products = [w for w in dict.fromkeys(rare) if _a_product(w, query.english, aspects)]
+        if not drugs and not classes and products:
+            # "what are contraindications for kadian": a product the graph does not know but the passages name
+            # ("morphine (MS Contin, Kadian, Avinza)"); the answer must be about it, not about what is nearest.
+            classes += [FocusClass(f"name:{word}", word, word, ()) for word in products]
         diseases = tuple(e for e in query.entities if e.kind == "disease")
         class_names: dict[str, tuple[str, ...]] = {c.id: (normalize_name(c.name), normalize_name(c.surface))
                                                    for c in classes}
@@ -284,12 +300,13 @@ class QuestionReader:
 
     @staticmethod
     def _candidate_name(word: str) -> bool:
-        """A word that may be a product name: letters (a hyphen or digits inside), not a common word."""
+        """A word that may be a product name: letters (a hyphen or digits inside), not a common word, and not a
+        typo of a word questions use ("tabet" for tablet)."""
         if len(word) < 4 or not word[0].isalpha() or word in ENGLISH_STOP_WORDS or word in _QUESTION_WORDS:
             return False
-        if word in SALT_WORDS:
+        if word in SALT_WORDS or english_zipf(word) >= RARE_WORD_ZIPF:
             return False
-        return english_zipf(word) < RARE_WORD_ZIPF
+        return not difflib.get_close_matches(word, _QUESTION_WORDS, n=1, cutoff=0.8)
 
     def _misspelling(self, resolver: DrugNameResolver, word: str) -> tuple[str, bool] | None:
         """(drug id, abbreviated) for the one drug whose generic name ``word`` misspells (difflib ratio ≥ 0.85,
@@ -348,6 +365,21 @@ class QuestionReader:
             self._generics_of = (resolver, (sorted(by_name), by_name))
         result: tuple[list[str], dict[str, list[str]]] = self._generics_of[1]
         return result
+
+
+# Aspects only a medicine has, and words that call something a medicine: a rare word is a product's name when the
+# question asks one of these aspects, or puts such a word beside it ("desonide ointment", "pills of kadian").
+PRODUCT_ASPECTS = frozenset({"dose", "max_dose", "overdose", "missed_dose", "contraindication", "storage", "appearance",
+                             "ingredients", "administration", "duration_of_use", "brand_names", "stopping"})
+_PRODUCT_WORD = (r"(?:pills?|tablets?|capsules?|caplets?|creams?|ointments?|patch(?:es)?|inhalers?|injections?|shots?"
+                 r"|vaccines?|drops|gel|spray|syrup|medications?|medicines?|meds)")
+
+
+def _a_product(word: str, question: str, aspects: Sequence[Aspect]) -> bool:
+    if aspects[0].name in PRODUCT_ASPECTS:
+        return True
+    beside = rf"\b{re.escape(word)}\s+{_PRODUCT_WORD}\b|\b{_PRODUCT_WORD}\s+(?:of\s+)?{re.escape(word)}\b"
+    return re.search(beside, question, re.I) is not None
 
 
 def names_in(text: str, names: Iterable[str]) -> bool:
