@@ -95,24 +95,22 @@ class DrugCatalog:
     def labels_of(self, drug_ids: Sequence[str]) -> dict[str, list[Document]]:
         """Each drug's label documents (stored versions), in document id order; cached per index generation."""
         with self._lock:
-            self._generation()
-            missing = [d for d in drug_ids if d not in self._label_ids]
-            if missing:
-                found = self.rt.graph.labels_of(missing)
-                for drug_id in missing:
-                    self._label_ids[drug_id] = found.get(drug_id, [])
-            return {d: [doc for doc in map(self._document, self._label_ids[d]) if doc is not None] for d in drug_ids}
+            ids = self._label_ids_of(drug_ids)
+            return {d: [doc for doc in map(self._document, ids[d]) if doc is not None] for d in drug_ids}
 
     def label_ids(self, drug_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each drug's label document ids (the graph's ``DESCRIBED_BY``); cached per index generation."""
         with self._lock:
-            self._generation()
-            missing = [d for d in drug_ids if d not in self._label_ids]
-            if missing:
-                found = self.rt.graph.labels_of(missing)
-                for drug_id in missing:
-                    self._label_ids[drug_id] = found.get(drug_id, [])
-            return {d: list(self._label_ids[d]) for d in drug_ids}
+            return self._label_ids_of(drug_ids)
+
+    def _label_ids_of(self, drug_ids: Sequence[str]) -> dict[str, list[str]]:
+        self._generation()
+        missing = [d for d in drug_ids if d not in self._label_ids]
+        if missing:
+            found = self.rt.graph.labels_of(missing)
+            for drug_id in missing:
+                self._label_ids[drug_id] = found.get(drug_id, [])
+        return {d: list(self._label_ids[d]) for d in drug_ids}
 
     def document(self, doc_id: str) -> Document | None:
         with self._lock:

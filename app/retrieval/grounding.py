@@ -49,6 +49,7 @@ class ScopedAbstention:
     subject: str
     aspect: Aspect
     holdings: tuple[str, ...] = ()  # the labels' sections, or the documents that mention the subject
+    card: bool = True  # the subject is a drug of the graph, with a drug card
 
     def message(self, language: str = "en") -> str:
         if language == "zh":
@@ -57,10 +58,11 @@ class ScopedAbstention:
             return f"The indexed knowledge has no drug or document that names {self.subject}."
         if self.case == "no_label":
             text = f"The indexed knowledge has no label for {self.subject}."
+            held = "its drug card and " if self.card else ""
             if self.holdings:
-                text += (" It holds its drug card and other documents that mention it, shown as related passages, "
+                text += (f" It holds {held}other documents that mention it, shown as related passages, "
                          f"not as an answer: {'; '.join(self.holdings)}.")
-            else:
+            elif self.card:
                 text += " It holds its drug card (names, classes, listed interactions) only."
             return text
         if self.case == "pair_not_addressed":
@@ -170,13 +172,13 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
             holdings = tuple(dict.fromkeys(h.chunk.title for h in hits if names_in(passage_text(h),
                                                                                       focus.subject_names())))
             return Grounding(focus, [], related + [h for h in about if h not in related][:MAX_RELATED],
-                             own_ids, ScopedAbstention("no_label", subject, aspect, holdings[:3]))
+                             own_ids, ScopedAbstention("no_label", subject, aspect, holdings[:3], bool(focus.drugs)))
     own_found = [h for h in own_hits if h.chunk.doc_id in own_ids]
     if aspect.name == "interaction" and len(focus.drugs) >= 2 and not any(
             names_every_drug(h, focus) for h in (*about, *own_found)):
         holdings = tuple(dict.fromkeys(h.chunk.title for h in (*own_found, *about)))[:3]
-        return Grounding(focus, [], related, own_ids,
-                         ScopedAbstention("pair_not_addressed", subject, aspect, holdings))
+        shown = [*related, *(h for h in (*own_found, *about) if h not in related)][: 2 * MAX_RELATED]
+        return Grounding(focus, [], shown, own_ids, ScopedAbstention("pair_not_addressed", subject, aspect, holdings))
     if labels and aspect.label_aspect and aspect.name != "interaction":
         addressed = any(answers_aspect(h, aspect) for h in own_found) or any(
             answers_aspect(h, aspect) for h in about if h.chunk.doc_id in labels)
@@ -187,7 +189,7 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
     fallback = None
     if not labels:
         holdings = tuple(dict.fromkeys(h.chunk.title for h in about))[:3]
-        fallback = ScopedAbstention("no_label", subject, aspect, holdings)
+        fallback = ScopedAbstention("no_label", subject, aspect, holdings, bool(focus.drugs))
     return Grounding(focus, ordered[:k], related, own_ids, fallback=fallback)
 
 
