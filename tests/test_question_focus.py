@@ -34,9 +34,9 @@ def knowledge() -> GraphKnowledge:
 def read(knowledge: GraphKnowledge) -> Callable[[str], QuestionFocus]:
     resolver = DrugNameResolver(knowledge)
     analyzer = QueryAnalyzer.from_knowledge(knowledge, KNOWLEDGE)
-    # "Occurs in an indexed passage": here, only the words of this small made-up corpus.
-    corpus = {"hypopigmentation", "psoriatic", "kadian"}
-    reader = QuestionReader(knowledge, lambda: resolver, lambda word: word in corpus, analyzer.glossary_words)
+    # In how many indexed passages a word occurs: here, the words of this small made-up corpus.
+    corpus = {"hypopigmentation": 3, "psoriatic": 3, "kadian": 1, "leptin": 3, "metamucil": 3}
+    reader = QuestionReader(knowledge, lambda: resolver, lambda word: corpus.get(word, 0), analyzer.glossary_words)
     return lambda question: reader.read(analyzer.analyze(question))
 
 
@@ -68,6 +68,9 @@ def read(knowledge: GraphKnowledge) -> Callable[[str], QuestionFocus]:
     ("can I give ibuprofen to my children", "pediatric"),
     ("compare atorvastatin versus simvastatin", "comparison"),
     ("what is morphine", "information"),
+    ("How many people are affected by Denys-Drash syndrome ?", "information"),
+    ("how much acetaminophen in acetaminophen and codeine", "dose"),
+    ("how often should you get a zoster vaccine", "dose"),
     # Chinese
     ("对乙酰氨基酚的最大日剂量是多少？", "max_dose"),
     ("阿莫西林孕妇可以用吗？", "pregnancy"),
@@ -136,9 +139,15 @@ def test_abbreviation_base_name_and_unknown_chinese_name(read: Callable[[str], Q
 def test_a_product_named_only_in_passages_is_the_focus(read: Callable[[str], QuestionFocus]) -> None:
     focus = read("what are contraindications for kadian")
     assert [c.id for c in focus.classes] == ["name:kadian"] and focus.subject_names() == ("kadian",)
-    # A rare word in a question that asks nothing of a medicine stays a plain word.
+    # A rare word in a question that asks nothing of a medicine stays a plain word, and the knowledge's own
+    # vocabulary is never read as a misspelled drug.
     assert read("what medications can induce hypopigmentation of skin?").classes == ()
     assert read("Is hypopigmentation common after psoriatic plaques heal?").classes == ()
+    leptin = read("Are serum leptin levels a prognostic factor in advanced lung cancer?")
+    assert leptin.drugs == () and leptin.classes == () and leptin.unknown_names == ()
+    assert read("Is insulin resistance inherited?").drugs == ()  # no base name where no medicine is asked of
+    pair = read("can i take metamucil with ciprofloxacin?")
+    assert [d.name for d in pair.drugs] == ["Ciprofloxacin"] and [c.name for c in pair.classes] == ["metamucil"]
 
 
 def test_drug_class(read: Callable[[str], QuestionFocus]) -> None:

@@ -106,7 +106,7 @@ class ExtractiveGenerator:
         focus = request.focus
         food_question = bool(focus.drugs) and focus.aspect.name == "interaction" and FOOD_PARTNER.search(
             request.question) is not None
-        pair_question = len(focus.drugs) >= 2 and focus.aspect.name == "interaction"
+        pair_question = len(focus.subjects()) >= 2 and focus.aspect.name == "interaction"
         texts: list[tuple[int, str, str, float, bool]] = []
         for ev in request.evidence:
             for sentence in _sentences(ev.chunk.text):
@@ -121,8 +121,8 @@ class ExtractiveGenerator:
                     continue
                 if food_question and not FOOD_TERMS.search(sentence):
                     continue
-                if pair_question and not all(names_in(f"{ev.chunk.title}\n{ev.chunk.section}\n{sentence}", d.names)
-                                             for d in focus.drugs):
+                if pair_question and not all(names_in(f"{ev.chunk.title}\n{ev.chunk.section}\n{sentence}", names)
+                                             for names in focus.subjects()):
                     continue  # "Does X interact with Y?": a sentence about X and Y together
                 texts.append((ev.n, sentence, ev.chunk.section,
                               _aspect_bonus(sentence, ev, focus, request.own_documents),

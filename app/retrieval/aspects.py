@@ -155,12 +155,14 @@ ASPECTS: tuple[Aspect, ...] = (
             r"|\b(?:white|yellow|blue|pink|orange|green|red|round|oval"
             r"|peach)\b[^.]{0,40}\b(?:tablets?|capsules?|caplets?)\b"),
     _aspect("ingredients", "ingredients", "成分",
-            r"\bingredients?\b|\bcontains?\b|\bwhat(?:'s| is) in\b|\bmade (?:of|from)\b|\bcomposition\b|\bgluten\b"
+            r"\bingredients?\b|\bcontains?\b|\bwhat(?:'s| is) in\b|\bmade (?:of|from)\b|\bgluten\b"
             r"|\blactose\b|\bgelatin\b|成分|含有",
             r"\bingredients?\b|\bdescription\b|\bcomposition\b",
             r"\bingredients?\b|\beach tablet contains\b|\bcontains\b"),
     _aspect("dose", "dose", "剂量",
-            r"\bdos(?:e|es|age|ing)\b|\bhow (?:much|many)\b|\bmgs?\b|\bmilligrams?\b|\bstrengths?\b|\bhow often\b"
+            r"\bdos(?:e|es|age|ing)\b|\bmgs?\b|\bmilligrams?\b|\bstrengths?\b|\bhow often (?:should|do|can|to)\b"
+            r"|\bhow many (?:mgs?|milligrams?|pills?|tablets?|capsules?|caplets?|doses?|times|cc|ml|units?|puffs?"
+            r"|drops?)\b|\bhow much (?:\w+ )?(?:should|can|do|to|is in|in)\b"
             r"|剂量|用量|一次(?:吃|服)|多少(?:毫克|mg)",
             _DOSAGE_SECTIONS + r"|\bdosage forms\b|\bstrengths\b",
             r"\bmg\b|\bdose\b|\bdosage\b|\bdaily\b|\bevery \d+ hours\b"),

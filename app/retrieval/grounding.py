@@ -134,9 +134,9 @@ def is_about(hit: FusedHit, focus: QuestionFocus, own: frozenset[str]) -> bool:
     return names_in(passage_text(hit), names)
 
 
-def names_every_drug(hit: FusedHit, focus: QuestionFocus) -> bool:
+def names_every_subject(hit: FusedHit, focus: QuestionFocus) -> bool:
     text = passage_text(hit)
-    return all(names_in(text, d.names) for d in focus.drugs)
+    return all(names_in(text, names) for names in focus.subjects())
 
 
 def answers_aspect(hit: FusedHit, aspect: Aspect) -> bool:
@@ -167,15 +167,15 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
     related = [h for h in hits if not is_about(h, focus, own_ids)][:MAX_RELATED]
     subject = focus.display_name()
     if not own_ids and (aspect.label_aspect or not about):
-        both = len(focus.drugs) >= 2 and any(names_every_drug(h, focus) for h in about)
+        both = len(focus.subjects()) >= 2 and any(names_every_subject(h, focus) for h in about)
         if not (aspect.name == "interaction" and both):
             holdings = tuple(dict.fromkeys(h.chunk.title for h in hits if names_in(passage_text(h),
                                                                                       focus.subject_names())))
             return Grounding(focus, [], related + [h for h in about if h not in related][:MAX_RELATED],
                              own_ids, ScopedAbstention("no_label", subject, aspect, holdings[:3], bool(focus.drugs)))
     own_found = [h for h in own_hits if h.chunk.doc_id in own_ids]
-    if aspect.name == "interaction" and len(focus.drugs) >= 2 and not any(
-            names_every_drug(h, focus) for h in (*about, *own_found)):
+    if aspect.name == "interaction" and len(focus.subjects()) >= 2 and not any(
+            names_every_subject(h, focus) for h in (*about, *own_found)):
         holdings = tuple(dict.fromkeys(h.chunk.title for h in (*own_found, *about)))[:3]
         shown = [*related, *(h for h in (*own_found, *about) if h not in related)][: 2 * MAX_RELATED]
         return Grounding(focus, [], shown, own_ids, ScopedAbstention("pair_not_addressed", subject, aspect, holdings))
@@ -212,8 +212,8 @@ def _order(focus: QuestionFocus, about: Sequence[FusedHit], own_found: Sequence[
     answering = [h for h in own_found if aspect.section_matches(h.chunk.section)]
     answering += [h for h in own_found if answers_aspect(h, aspect) and h not in answering]
     take(answering, max(1, k // 2))
-    if len(focus.drugs) >= 2:
-        take([h for h in (*about, *own_found) if names_every_drug(h, focus)])
+    if len(focus.subjects()) >= 2:
+        take([h for h in (*about, *own_found) if names_every_subject(h, focus)])
     take(about)
     take(answering)
     take(own_found)

@@ -26,6 +26,7 @@ drug; word commonness is wordfreq's Zipf frequency (a PyPI package shipping its 
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +42,8 @@ from app.text.analysis import ENGLISH_STOP_WORDS
 
 COMMON_WORD_ZIPF = 3.5  # a word at least this frequent in English is a common word, not a product name
 RARE_WORD_ZIPF = 2.5  # below this, an unknown word may be a product name
+SUBJECT_SHARE = 1 / 3  # of a question's content words, for a word to be what the question is about
+RARE_NAME_PASSAGES = 2  # a word in at most this many passages may be a product's name (not the knowledge's vocabulary)
 MISSPELLING_CUTOFF = 0.85  # difflib ratio for reading a rare word as a drug name
 MAX_WINDOW = 4  # words in the longest name tried
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-']*")
@@ -121,6 +124,10 @@ class QuestionFocus:
     def assumed(self) -> tuple[FocusDrug, ...]:
         return tuple(d for d in self.drugs if d.matched_by == "misspelling")
 
+    def subjects(self) -> tuple[tuple[str, ...], ...]:
+        """The names of each thing the question is about (each drug, each class or named product)."""
+        return (*(d.names for d in self.drugs), *(self.class_names.get(c.id, (c.name.lower(),)) for c in self.classes))
+
     def subject_names(self) -> tuple[str, ...]:
         """Every lower-case name that shows a passage is about the focus (drugs, then classes)."""
         out = [n for d in self.drugs for n in d.names]
@@ -164,9 +171,9 @@ class QuestionReader:
     the current name resolver (it changes with the indexed labels and the hospital aliases)."""
 
     def __init__(self, knowledge: GraphKnowledge, resolver: Callable[[], DrugNameResolver],
-                 occurs: Callable[[str], bool] | None = None, glossary: Iterable[str] = ()) -> None:
+                 occurrences: Callable[[str], int] | None = None, glossary: Iterable[str] = ()) -> None:
         self._resolver = resolver
-        self._occurs = occurs or (lambda word: True)
+        self._occurrences = occurrences or (lambda word: RARE_NAME_PASSAGES + 1)
         classes = {c.id: c.name for c in knowledge.classes}
         members: dict[str, list[str]] = {}
         for m in knowledge.class_members:
@@ -217,34 +224,52 @@ class QuestionReader:
         linked_words = {w for e in query.entities for w in _WORD.findall(e.surface.lower())}
         classes = self._find_classes(words, used)
         unknown: list[str] = []
-        rare: list[str] = []  # rare words the indexed passages use, that name no drug of the graph
+        rare: list[tuple[str, int]] = []  # rare words the passages use (and in how many), naming no graph drug
+        product_aspect = aspects[0].name in PRODUCT_ASPECTS
         for i, word in enumerate(words):
             if used[i] or word in linked_words:
                 continue
             base = self._bases.get(word, ())
             ordinary = word in _QUESTION_WORDS or word in SALT_WORDS
-            if len(base) == 1 and not ordinary and base[0] in resolver.drugs:
+            if (len(base) == 1 and not ordinary and base[0] in resolver.drugs
+                    and (product_aspect or _beside_a_product_word(word, query.english))):
+                # "How should insulin be stored?" (not "insulin resistance": that asks nothing of a medicine)
                 used[i] = True
                 drugs.setdefault(base[0], self._focus_drug(resolver, base[0], word, "base name"))
                 continue
             if not self._candidate_name(word):
+                continue
+            passages = self._occurrences(word)
+            if passages:  # vocabulary of the knowledge ("leptin", "cyclospora"): never read as a misspelled drug
+                rare.append((word, passages))
                 continue
             misspelled = self._misspelling(resolver, word)
             if misspelled is not None:
                 used[i] = True
                 how = "abbreviation" if misspelled[1] else "misspelling"
                 drugs.setdefault(misspelled[0], self._focus_drug(resolver, misspelled[0], word, how))
-            elif not self._occurs(word):
-                unknown.append(word)
             else:
-                rare.append(word)
+                unknown.append(word)
+        # An unknown or rare word is taken for the question's subject only where the question is about it: it asks
+        # what only a medicine has, calls it a medicine, or the word is a good part of what it says.  "Cycloplegic
+        # autorefraction in young adults: is it mandatory?" is not a question about a product "autorefraction".
+        def subject(word: str) -> bool:
+            return _beside_a_product_word(word, query.english) or _share(word, words, aspects[0]) >= SUBJECT_SHARE
+
+        unknown = [w for w in unknown if product_aspect or subject(w)]
         if query.language != "en":
-            unknown += self._unknown_chinese(query)
-        products = [w for w in dict.fromkeys(rare) if _a_product(w, query.english, aspects)]
-        if not drugs and not classes and products:
-            # "what are contraindications for kadian": a product the graph does not know but the passages name
-            # ("morphine (MS Contin, Kadian, Avinza)"); the answer must be about it, not about what is nearest.
-            classes += [FocusClass(f"name:{word}", word, word, ()) for word in products]
+            han = len(re.findall(r"[\u4e00-\u9fff]", query.normalized)) or 1
+            unknown += [w for w in self._unknown_chinese(query) if product_aspect or len(w) / han >= SUBJECT_SHARE]
+        # A product the graph does not know but a passage or two name ("morphine (MS Contin, Kadian, Avinza)"):
+        # the question calls it a medicine ("desonide ointment"), or asks what only a medicine has of a word that
+        # rare in the knowledge ("contraindications for kadian"), or it is the other half of an interaction
+        # ("metamucil with ciprofloxacin").  The answer must then be about it, not about what is nearest.
+        products = [w for w, n in dict.fromkeys(rare) if _beside_a_product_word(w, query.english)
+                    or (product_aspect and n <= RARE_NAME_PASSAGES and subject(w))]
+        partners = [w for w, _ in dict.fromkeys(rare)
+                    if aspects[0].name == "interaction" and len(drugs) == 1 and subject(w)]
+        if (not drugs and not classes and products) or partners:
+            classes += [FocusClass(f"name:{word}", word, word, ()) for word in dict.fromkeys(products + partners)]
         diseases = tuple(e for e in query.entities if e.kind == "disease")
         class_names: dict[str, tuple[str, ...]] = {c.id: (normalize_name(c.name), normalize_name(c.surface))
                                                    for c in classes}
@@ -310,20 +335,17 @@ class QuestionReader:
 
     def _misspelling(self, resolver: DrugNameResolver, word: str) -> tuple[str, bool] | None:
         """(drug id, abbreviated) for the one drug whose generic name ``word`` misspells (difflib ratio ≥ 0.85,
-        six letters or more) or begins ("cipro" for ciprofloxacin: five letters or more, one drug only)."""
+        six letters or more, same first letter) or begins ("cipro" for ciprofloxacin: five letters or more, one
+        drug only)."""
         if len(word) < 5 or not word.isalpha():
             return None
         generics = self._generic_names(resolver)
-        starting = {d for name in generics[0] if name.startswith(word) and len(name) >= len(word) + 3
-                    for d in generics[1][name]}
+        starting = generics.starting(word)
         if len(starting) == 1:
             return next(iter(starting)), True
         if len(word) < 6:
             return None
-        close = difflib.get_close_matches(word, generics[0], n=2, cutoff=MISSPELLING_CUTOFF)
-        if not close:
-            return None
-        ids = {d for name in close for d in generics[1][name]}
+        ids = {d for name in generics.close(word) for d in generics.ids[name]}
         return (next(iter(ids)), False) if len(ids) == 1 else None
 
     def _unknown_chinese(self, query: AnalyzedQuery) -> list[str]:
@@ -354,30 +376,69 @@ class QuestionReader:
             out += [k for k in kept if len(k) >= 2 and chinese_zipf(k) < 2.0]
         return out
 
-    def _generic_names(self, resolver: DrugNameResolver) -> tuple[list[str], dict[str, list[str]]]:
+    def _generic_names(self, resolver: DrugNameResolver) -> GenericNames:
         if self._generics_of is None or self._generics_of[0] is not resolver:
-            by_name: dict[str, list[str]] = {}
-            for drug_id, record in resolver.drugs.items():
-                for name in (record.name, *record.names_en):
-                    key = normalize_name(name)
-                    if key.isalpha() and len(key) >= 5:  # one-word generic names
-                        by_name.setdefault(key, []).append(drug_id)
-            self._generics_of = (resolver, (sorted(by_name), by_name))
-        result: tuple[list[str], dict[str, list[str]]] = self._generics_of[1]
-        return result
+            self._generics_of = (resolver, GenericNames.of(resolver))
+        generics: GenericNames = self._generics_of[1]
+        return generics
 
 
-# Aspects only a medicine has, and words that call something a medicine: a rare word is a product's name when the
-# question asks one of these aspects, or puts such a word beside it ("desonide ointment", "pills of kadian").
+@dataclass(frozen=True)
+class GenericNames:
+    """The one-word generic names of the graph's drugs, indexed for prefixes and near misses (a search reads
+    every question: a scan of all names per rare word cost ~10 ms)."""
+
+    names: tuple[str, ...]  # sorted
+    ids: dict[str, list[str]]
+    by_initial: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, resolver: DrugNameResolver) -> GenericNames:
+        ids: dict[str, list[str]] = {}
+        for drug_id, record in resolver.drugs.items():
+            for name in (record.name, *record.names_en):
+                key = normalize_name(name)
+                if key.isalpha() and len(key) >= 5:
+                    ids.setdefault(key, []).append(drug_id)
+        names = tuple(sorted(ids))
+        by_initial: dict[str, list[str]] = {}
+        for name in names:
+            by_initial.setdefault(name[0], []).append(name)
+        return cls(names, ids, by_initial)
+
+    def starting(self, prefix: str) -> set[str]:
+        """The drugs with a generic name that begins with ``prefix`` and is at least three letters longer."""
+        found: set[str] = set()
+        for i in range(bisect.bisect_left(self.names, prefix), len(self.names)):
+            name = self.names[i]
+            if not name.startswith(prefix):
+                break
+            if len(name) >= len(prefix) + 3:
+                found.update(self.ids[name])
+        return found
+
+    def close(self, word: str) -> list[str]:
+        """The (at most two) names ``word`` misspells: same first letter, length within three."""
+        pool = [n for n in self.by_initial.get(word[0], []) if abs(len(n) - len(word)) <= 3]
+        return difflib.get_close_matches(word, pool, n=2, cutoff=MISSPELLING_CUTOFF)
+
+
+# Aspects only a medicine has, and words that call something a medicine ("desonide ointment", "pills of kadian").
 PRODUCT_ASPECTS = frozenset({"dose", "max_dose", "overdose", "missed_dose", "contraindication", "storage", "appearance",
                              "ingredients", "administration", "duration_of_use", "brand_names", "stopping"})
-_PRODUCT_WORD = (r"(?:pills?|tablets?|capsules?|caplets?|creams?|ointments?|patch(?:es)?|inhalers?|injections?|shots?"
-                 r"|vaccines?|drops|gel|spray|syrup|medications?|medicines?|meds)")
+# Dosage forms of one product ("injection" and "medications" also name procedures and groups).
+_PRODUCT_WORD = r"(?:pills?|tablets?|capsules?|caplets?|creams?|ointments?|inhalers?|vaccines?|drops|gel|spray|syrup)"
 
 
-def _a_product(word: str, question: str, aspects: Sequence[Aspect]) -> bool:
-    if aspects[0].name in PRODUCT_ASPECTS:
-        return True
+def _share(word: str, words: Sequence[str], aspect: Aspect) -> float:
+    """The share of the question's content words (not stop words, question words or the aspect's cue) that is
+    ``word``."""
+    content = [w for w in words if len(w) > 2 and w not in ENGLISH_STOP_WORDS and w not in _QUESTION_WORDS
+               and not aspect.cues.search(w)]
+    return content.count(word) / len(content) if content else 0.0
+
+
+def _beside_a_product_word(word: str, question: str) -> bool:
     beside = rf"\b{re.escape(word)}\s+{_PRODUCT_WORD}\b|\b{_PRODUCT_WORD}\s+(?:of\s+)?{re.escape(word)}\b"
     return re.search(beside, question, re.I) is not None
 

@@ -149,7 +149,7 @@ class Searcher:
             analyzer = QueryAnalyzer.from_knowledge(knowledge, settings.knowledge_dir, local_drug_names(rt, knowledge))
         self.query_analyzer = analyzer
         self.catalog = DrugCatalog(rt)
-        self.question_reader = QuestionReader(rt.load_knowledge(), lambda: self.catalog.resolver, self._occurs,
+        self.question_reader = QuestionReader(rt.load_knowledge(), lambda: self.catalog.resolver, self._occurrences,
                                               analyzer.glossary_words)
         self.graph_links = LinkMemory(rt.graph, rt.manifest.index_version)
         self.graph_channel = GraphChannel(rt.graph, rt.vectors, rt.analyzer, settings.graph_max_documents,
@@ -290,10 +290,10 @@ class Searcher:
         doc = self.catalog.document(doc_id)
         return None if doc is None else (doc.title, tuple(s.heading for s in doc.sections))
 
-    def _occurs(self, word: str) -> bool:
-        """Whether any indexed passage has ``word`` (one lexical lookup)."""
+    def _occurrences(self, word: str, most: int = 3) -> int:
+        """In how many indexed passages ``word`` occurs, counted up to ``most`` (one lexical lookup)."""
         vector = self.rt.analyzer.query_vector(word)
-        return bool(vector.indices) and bool(self.rt.vectors.search_sparse(vector, 1, None))
+        return len(self.rt.vectors.search_sparse(vector, most, None)) if vector.indices else 0
 
 
 def with_focus_drugs(query: AnalyzedQuery, focus: QuestionFocus) -> AnalyzedQuery:
