@@ -68,6 +68,8 @@ def read(knowledge: GraphKnowledge) -> Callable[[str], QuestionFocus]:
     ("can I give ibuprofen to my children", "pediatric"),
     ("compare atorvastatin versus simvastatin", "comparison"),
     ("what is morphine", "information"),
+    ("What causes Glucose transporter type 1 deficiency syndrome ?", "information"),
+    ("what kind of rash could pravastatin cause", "side_effects"),
     ("How many people are affected by Denys-Drash syndrome ?", "information"),
     ("how much acetaminophen in acetaminophen and codeine", "dose"),
     ("how often should you get a zoster vaccine", "dose"),
@@ -186,7 +188,7 @@ OTHER_LABEL = _hit("label:lithostat", "LITHOSTAT — FDA label", "Dosage and Adm
 OTHER_LABEL_NAMING = _hit("label:codeine", "CODEINE — FDA label", "Warnings",
                           "Do not use with other products containing acetaminophen.")
 ABSTRACT = _hit("pubmed:1", "Paracetamol and liver injury", "Results",
-                "Paracetamol doses above 4 g per day caused liver injury.", "evidence")
+                "Paracetamol doses above 4 g per day caused liver injury, a serious adverse reaction.", "evidence")
 UNRELATED = _hit("pubmed:2", "Stroke outcomes", "Results", "Brain tumours were rare.", "evidence")
 
 
@@ -205,6 +207,10 @@ def test_only_passages_about_the_drug_are_evidence() -> None:
     assert grounding.abstention is None
     assert [h.chunk.doc_id for h in grounding.hits] == ["label:apap", "pubmed:1"]  # own aspect section leads
     assert {h.chunk.doc_id for h in grounding.related} == {"label:lithostat", "label:codeine", "pubmed:2"}
+    # The labels do not speak of side effects, but the abstract that names it does: it answers.
+    harms = ground(_focus(ACETAMINOPHEN, aspect="side_effects"), [OTHER_LABEL, ABSTRACT, UNRELATED],
+                   [OWN_LABEL], own, 8)
+    assert harms.abstention is None and [h.chunk.doc_id for h in harms.hits] == ["pubmed:1", "label:apap"]
     # Another drug's label naming the drug is about that drug, except for an interaction question.
     assert not is_about(OTHER_LABEL_NAMING, focus, frozenset({"label:apap"}))
     assert is_about(OTHER_LABEL_NAMING, _focus(ACETAMINOPHEN, aspect="interaction"), frozenset())
@@ -212,13 +218,18 @@ def test_only_passages_about_the_drug_are_evidence() -> None:
 
 def test_no_label_abstention_names_the_drug_and_what_is_held() -> None:
     focus = _focus(ACETAMINOPHEN, aspect="pregnancy")
-    grounding = ground(focus, [OTHER_LABEL_NAMING, ABSTRACT], [], _own({}), 8)
+    grounding = ground(focus, [OTHER_LABEL_NAMING, UNRELATED], [], _own({}), 8)
     assert grounding.hits == [] and grounding.abstention is not None
     assert grounding.abstention.case == "no_label"
     message = grounding.abstention.message()
     assert message.startswith("The indexed knowledge has no label for acetaminophen.")
-    assert "Paracetamol and liver injury" in message  # what it does hold, not cited
+    assert "CODEINE — FDA label" in message  # what it does hold, not cited
     assert "说明书" in grounding.abstention.message("zh")
+    # An abstract that names it is evidence; should it not answer, the answer still says there is no label.
+    focus = _focus(ACETAMINOPHEN, aspect="side_effects")
+    grounding = ground(focus, [OTHER_LABEL_NAMING, ABSTRACT], [], _own({}), 8)
+    assert [h.chunk.doc_id for h in grounding.hits] == ["pubmed:1"] and grounding.abstention is None
+    assert grounding.fallback is not None and grounding.fallback.case == "no_label"
 
 
 def test_aspect_not_addressed_lists_the_sections_held() -> None:

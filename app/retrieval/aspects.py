@@ -31,6 +31,7 @@ class Aspect:
     sections: re.Pattern[str]
     terms: re.Pattern[str]
     label_aspect: bool = True  # answered from the drug's own label
+    product: bool = False  # a property of a medicine as supplied (dose, storage, look…): only its label tells
 
     def section_matches(self, heading: str) -> bool:
         return self.sections.search(heading) is not None
@@ -42,7 +43,13 @@ class Aspect:
 def _aspect(name: str, label: str, label_zh: str, cues: str, sections: str, terms: str,
             label_aspect: bool = True) -> Aspect:
     return Aspect(name, label, label_zh, re.compile(cues, re.I), re.compile(sections, re.I), re.compile(terms, re.I),
-                  label_aspect)
+                  label_aspect, name in PRODUCT_ASPECTS)
+
+
+# Properties of a medicine as supplied: an abstract or a disease page that names the drug does not answer them.
+PRODUCT_ASPECTS = frozenset({"dose", "max_dose", "overdose", "missed_dose", "contraindication", "storage",
+                             "appearance", "ingredients", "administration", "duration_of_use", "brand_names",
+                             "stopping"})
 
 
 _DOSAGE_SECTIONS = r"\bdosage\b|\bdosing\b|\bdirections\b|\bdose\b|\badministration\b"
@@ -113,7 +120,9 @@ ASPECTS: tuple[Aspect, ...] = (
             r"|\bwhen (?:not to|should i not) (?:take|use)\b|禁忌|禁用|不能(?:吃|用|服用?)",
             r"\bcontraindications?\b|\bdo not use\b", r"\bcontraindicat\w*|\bdo not use\b|\bshould not be used\b"),
     _aspect("side_effects", "side effects", "不良反应",
-            r"\bside[- ]?effects?\b|\badverse\b|\breactions?\b|\bcause[sd]?\b|\bmake (?:me|you|him|her) (?:feel|sick)\b"
+            r"\bside[- ]?effects?\b|\badverse\b|\breactions?\b"
+            r"|\b(?:can|does|do|did|will|could|may|might)\b[^?]{0,40}\bcause\b"
+            r"|\bmake (?:me|you|him|her) (?:feel|sick)\b"
             r"|\brash\w*|\bnause\w*|\bdizz\w*|\bbleed\w*|\bbruis\w*"
             r"|\bhair loss\b|\bweight gain\b|\baddict\w*|\bhow will i feel\b"
             r"|\bwhy am i\b|不良反应|副作用|副反应",
@@ -143,7 +152,8 @@ ASPECTS: tuple[Aspect, ...] = (
             r"\bstor(?:e|ed|age|ing)\b|\bexpir\w*|\bshelf\b|\bfreez\w*|\brefrigerat\w*|\bstay good\b|\bdispos\w*"
             r"|\broom temperature\b|储存|保存|贮藏|过期|冷藏",
             r"\bstorage\b|\bhow supplied\b|\bstore\b|\bhandling\b|\bpackage label\b",
-            r"\bstore[sd]?\b|\bstorage\b|\b°[CF]\b|\broom temperature\b|\brefrigerat\w*|\bexpir\w*"),
+            r"\bstore (?:at|in|below|between|refrigerated|frozen|away)\b|\bstorage\b|°\s?[CF]\b|\broom temperature\b"
+            r"|\brefrigerat\w*|\bexpir\w*|\bshelf[- ]life\b|\bkeep (?:in|at|away|out)\b|\bdo not freeze\b|\bdiscard\b"),
     _aspect("appearance", "what it looks like", "外观",
             r"\blooks? like\b|\bcolou?rs?\b|\bshape\b|\bimprint\w*"
             r"|\bpill form\b|\bwhat does (?:the )?pill\b|\bmarkings?\b"

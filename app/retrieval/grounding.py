@@ -9,8 +9,8 @@ For a question that names a drug (``QuestionFocus``), the evidence an answer may
   aspect's words; passages under a heading of the asked aspect come first (dose → Dosage and
   Administration, breastfeeding → Lactation / Nursing Mothers…);
 - **passages that name the drug** (any of its names, brands, Chinese names) in other documents (abstracts,
-  reference pages) follow; a passage of *another drug's label* is not about the focus drug even when it
-  names it, and neither is an interaction table, except for an interaction question;
+  reference pages) follow; a passage of *another drug's label* is not about the focus drug even when it names
+  it, and neither is an interaction table, except for an interaction question;
 - everything else is **related**: shown apart by a client, never cited.
 
 Two-drug questions keep both drugs (passages naming both first).  A question that names no drug or class
@@ -20,11 +20,14 @@ When the knowledge cannot answer about the focus, the answer says exactly why (`
 
 - ``unknown_name``: the question names something no drug and no indexed passage names ("zorvastin"), or
   asks how a drug interacts with such a thing ("Can I take metamucil with ciprofloxacin?");
-- ``no_label``: the drug is known (its names, its card) but no label of it is indexed, and the question
-  asks what a label answers (dose, pregnancy…), or nothing else names it;
+- ``no_label``: the drug is known (its names, its card) but no label of it is indexed and no other passage
+  (an abstract, a reference page) names it; when such passages exist they are the evidence, and if nothing in
+  them answers, the answer says the same (``Grounding.fallback``): "Aripiprazole: a new risk factor for
+  pathological gambling?" is answered from the abstract that names it, "Is amoxicillin safe in pregnancy?" from
+  nothing but the words "The indexed knowledge has no label for amoxicillin.";
 - ``pair_not_addressed``: a question about two drugs together (an interaction) where no passage names both;
-- ``aspect_not_addressed``: its labels are indexed but none of their passages speaks of the aspect
-  (``Aspect.terms``); the answer lists the sections they do hold.
+- ``aspect_not_addressed``: its labels are indexed but none of their passages, nor any other passage about it,
+  speaks of the aspect (``Aspect.terms``); the answer lists the sections its labels do hold.
 """
 
 from __future__ import annotations
@@ -166,7 +169,7 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
     about = [h for h in hits if is_about(h, focus, own_ids)]
     related = [h for h in hits if not is_about(h, focus, own_ids)][:MAX_RELATED]
     subject = focus.display_name()
-    if not own_ids and (aspect.label_aspect or not about):
+    if not own_ids and not about:
         both = len(focus.subjects()) >= 2 and any(names_every_subject(h, focus) for h in about)
         if not (aspect.name == "interaction" and both):
             holdings = tuple(dict.fromkeys(h.chunk.title for h in hits if names_in(passage_text(h),
@@ -180,8 +183,7 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
         shown = [*related, *(h for h in (*own_found, *about) if h not in related)][: 2 * MAX_RELATED]
         return Grounding(focus, [], shown, own_ids, ScopedAbstention("pair_not_addressed", subject, aspect, holdings))
     if labels and aspect.label_aspect and aspect.name != "interaction":
-        addressed = any(answers_aspect(h, aspect) for h in own_found) or any(
-            answers_aspect(h, aspect) for h in about if h.chunk.doc_id in labels)
+        addressed = any(answers_aspect(h, aspect) for h in (*own_found, *about))
         if not addressed:
             return Grounding(focus, [], related, own_ids,
                              ScopedAbstention("aspect_not_addressed", subject, aspect, _sections(labels, own)))

@@ -225,7 +225,7 @@ class QuestionReader:
         classes = self._find_classes(words, used)
         unknown: list[str] = []
         rare: list[tuple[str, int]] = []  # rare words the passages use (and in how many), naming no graph drug
-        product_aspect = aspects[0].name in PRODUCT_ASPECTS
+        product_aspect = aspects[0].product
         for i, word in enumerate(words):
             if used[i] or word in linked_words:
                 continue
@@ -423,9 +423,6 @@ class GenericNames:
         return difflib.get_close_matches(word, pool, n=2, cutoff=MISSPELLING_CUTOFF)
 
 
-# Aspects only a medicine has, and words that call something a medicine ("desonide ointment", "pills of kadian").
-PRODUCT_ASPECTS = frozenset({"dose", "max_dose", "overdose", "missed_dose", "contraindication", "storage", "appearance",
-                             "ingredients", "administration", "duration_of_use", "brand_names", "stopping"})
 # Dosage forms of one product ("injection" and "medications" also name procedures and groups).
 _PRODUCT_WORD = r"(?:pills?|tablets?|capsules?|caplets?|creams?|ointments?|inhalers?|vaccines?|drops|gel|spray|syrup)"
 
