@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, Protocol
 
 from app.model import SOURCE_TYPES, Document
 from app.text.language import detect_language
+from app.text.validity import InvalidText, check_value
 
 _KNOWN_FIELDS = {"id", "title", "text", "sections", "source_type", "url", "published", "language", "metadata"}
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -43,8 +45,10 @@ def normalise_date(value: str | None, field: str = "published") -> str | None:
         raise DocumentError(field, f"must be an ISO date YYYY-MM-DD, got {value!r}")
     parts = value.split("-") + ["01", "01"]
     year, month, day = parts[0], parts[1], parts[2]
-    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
-        raise DocumentError(field, f"is not a valid date: {value!r}")
+    try:
+        date(int(year), int(month), int(day))  # a day of the calendar: not 2024-02-31, not month 13
+    except ValueError:
+        raise DocumentError(field, f"is not a valid date: {value!r}") from None
     return f"{year}-{month}-{day}"
 
 
@@ -52,6 +56,11 @@ def parse_document(obj: Any) -> Document:
     """One object of the generic format -> Document (raises DocumentError)."""
     if not isinstance(obj, dict):
         raise DocumentError(None, "a document must be a JSON object")
+    for key, value in obj.items():  # storable text everywhere, metadata nested a bounded depth
+        try:
+            check_value(value, str(key))
+        except InvalidText as exc:
+            raise DocumentError(exc.field, exc.message) from None
     doc_id = obj.get("id")
     if not isinstance(doc_id, str) or not doc_id.strip():
         raise DocumentError("id", "is required and must be a non-empty string")
@@ -112,3 +121,7 @@ class DocumentIndexer(Protocol):
     def index_documents(self, docs: Sequence[Document], origin: str) -> Any: ...
 
     def delete(self, doc_ids: Sequence[str]) -> tuple[list[str], list[str]]: ...
+
+    def recover(self) -> int:
+        """Replay the batches an interrupted run left pending; the number of documents replayed."""
+        ...

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["drugs"], dependencies=[Depends(require("
 
 
 class InteractionsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" is no k, true is no 1
 
     medications: list[str] = Field(min_length=2, max_length=MAX_DRUGS,
                                    description="Medication names: generic, brand, Chinese, DrugBank id or UNII.")

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/emr")
 
 
 class PanelAskBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" is no k, true is no 1
 
     question: str = Field(description="The clinical question; the patient's medications are added as context.",
                           min_length=1, max_length=MAX_QUESTION_CHARS)

@@ -72,7 +72,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in first.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header"):  # where it was, not what it was
+        if first.get("type") == "json_invalid":  # its loc holds a character offset, not a field
+            loc = ["body"]
+        elif loc and loc[0] in ("body", "query", "path", "header"):  # where it was, not what it was
             loc = loc[1:]
         return JSONResponse(
             error_body("invalid_request", str(first.get("msg")), ".".join(loc) or None), status_code=422
@@ -81,4 +83,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        field = "body" if exc.status_code == 400 else None  # a body that could not be parsed at all
+        return JSONResponse(error_body(code, str(exc.detail), field), status_code=exc.status_code)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Depends(require(
 
 
 class SearchFiltersBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" is no k, true is no 1
 
     source_type: list[SourceType] | None = Field(
         default=None, description="Keep only these source types."
@@ -27,7 +27,7 @@ class SearchFiltersBody(BaseModel):
 
 
 class SearchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" is no k, true is no 1
 
     query: str = Field(description="The question or keywords, Chinese or English.", min_length=1, max_length=2000)
     k: int = Field(default=10, ge=1, le=MAX_K, description="Number of hits.")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.drugs.names import DrugNameResolver, normalize_name
+from app.text.validity import text_problem
 
 ALIAS_KEYS = frozenset({"alias", "drug", "note"})
 
@@ -23,12 +24,12 @@ def is_alias_file(path: Path) -> bool:
     """Whether a .jsonl file holds aliases (its first object has ``alias`` and ``drug``), not documents."""
     if path.suffix != ".jsonl" or not path.is_file():
         return False
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                try:
-                    first = json.loads(line)
-                except json.JSONDecodeError:
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                try:  # a file that is no UTF-8 JSON is no alias file: the document reader reports its line
+                    first = json.loads(raw.decode("utf-8-sig"))
+                except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                     return False
                 return isinstance(first, dict) and {"alias", "drug"} <= set(first) and set(first) <= ALIAS_KEYS
     return False
@@ -58,15 +59,21 @@ class AliasStore:
         rows: list[tuple[str, str, str, str, int, float]] = []
         rejected: list[str] = []
         now = time.time()
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
+        with path.open("rb") as fh:
+            for number, raw in enumerate(fh, 1):
+                if not raw.strip():
                     continue
                 reason = None
                 try:
-                    item = json.loads(line)
+                    item = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+                except UnicodeDecodeError as exc:
+                    rejected.append(f"{path}:{number}: not valid UTF-8 (byte {exc.start})")
+                    continue
                 except json.JSONDecodeError as exc:
                     rejected.append(f"{path}:{number}: not JSON: {exc.msg}")
+                    continue
+                except RecursionError:
+                    rejected.append(f"{path}:{number}: not JSON: nested too deep")
                     continue
                 if not isinstance(item, dict):
                     reason = "must be a JSON object"
@@ -76,6 +83,8 @@ class AliasStore:
                     reason = "alias: must be a non-empty string"
                 elif not isinstance(item.get("drug"), str) or not item["drug"].strip():
                     reason = "drug: must be a non-empty string"
+                elif problem := next((f"{k}: {p}" for k in ("alias", "drug") if (p := text_problem(item[k]))), None):
+                    reason = problem
                 if reason is None:
                     target = resolver.resolve(item["drug"])
                     if len(target.drug_ids) != 1:

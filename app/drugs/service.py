@@ -9,6 +9,7 @@ from app.drugs.catalog import DrugCatalog
 from app.drugs.interactions import MAX_DRUGS, check_interactions
 from app.errors import FieldError
 from app.runtime import Runtime
+from app.text.validity import text_problem
 
 MAX_NAME_CHARS = 200
 
@@ -36,6 +37,8 @@ class DrugService:
     def card(self, name: str) -> dict[str, Any]:
         if not name.strip() or len(name) > MAX_NAME_CHARS:
             raise DrugRequestError("name", f"must be 1 to {MAX_NAME_CHARS} characters")
+        if (problem := text_problem(name)) is not None:
+            raise DrugRequestError("name", problem)
         result = self.catalog.resolver.resolve(name)
         if len(result.drug_ids) != 1:
             if result.drug_ids:  # a combination product: one card per ingredient is the caller's choice
@@ -52,6 +55,8 @@ class DrugService:
         for i, name in enumerate(medications):
             if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
                 raise DrugRequestError(f"medications.{i}", f"must be 1 to {MAX_NAME_CHARS} characters")
+            if (problem := text_problem(name)) is not None:
+                raise DrugRequestError(f"medications.{i}", problem)
         return check_interactions(self.catalog, medications)
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from app.retrieval.question import QuestionFocus, QuestionReader
 from app.retrieval.rerank import CrossEncoderReranker
 from app.runtime import Runtime
 from app.stores.vectors import parse_published
+from app.text.validity import text_problem
 
 CHANNELS = ("bm25", "dense", "graph")
 MAX_K = 100
@@ -84,6 +85,9 @@ def check_k(k: Any) -> int:
 def check_query(query: Any, k: Any, field_name: str = "query") -> tuple[str, int]:
     if not isinstance(query, str) or not query.strip():
         raise SearchRequestError(field_name, "must be a non-empty string")
+    problem = text_problem(query)
+    if problem is not None:
+        raise SearchRequestError(field_name, problem)
     if len(query) > MAX_QUERY_CHARS:
         raise SearchRequestError(field_name, f"longer than {MAX_QUERY_CHARS} characters")
     return query, check_k(k)

@@ -44,9 +44,11 @@ MAX_LINE_BYTES = 20_000_000  # one document: the largest FDA label is under 1 MB
 
 
 def read_jsonl(path: Path) -> Iterator[ReadItem]:
-    """Yield a Document or a Rejected for every non-blank line of a generic JSONL file."""
+    """Yield a Document or a Rejected for every non-blank line of a generic JSONL file; an id given again in the
+    same file is rejected (the first is kept) rather than silently replacing it."""
     file = str(path)
     number = 0
+    first_line: dict[str, int] = {}
     try:
         with _open(path) as handle:
             for number, raw in enumerate(handle, start=1):
@@ -58,9 +60,16 @@ def read_jsonl(path: Path) -> Iterator[ReadItem]:
                     yield Rejected(file, number, f"document of {len(raw):,} bytes; at most {MAX_LINE_BYTES:,} per line")
                     continue
                 try:
-                    yield parse_line(raw)
+                    doc = parse_line(raw)
                 except LineError as exc:
                     yield Rejected(file, number, str(exc))
+                    continue
+                if doc.id in first_line:
+                    yield Rejected(file, number, f"id: {doc.id!r} is given again (first on line {first_line[doc.id]}, "
+                                   "which is kept)")
+                    continue
+                first_line[doc.id] = number
+                yield doc
     except FileNotFoundError:
         yield Rejected(file, 0, "no such file")
     except (OSError, EOFError, zlib.error) as exc:
@@ -77,6 +86,8 @@ def parse_line(raw: bytes) -> Document:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise LineError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise LineError("invalid JSON: nested too deep") from None
     if not isinstance(obj, dict):
         raise LineError(f"expected a JSON object, got {type(obj).__name__}")
     try:
