@@ -11,9 +11,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -28,6 +31,24 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         help="index location (default: $MEDEVIDENCE_DATA_DIR, else ./data)",
     )
+
+
+def _open(args: argparse.Namespace) -> Runtime:
+    """The stores, after replaying any batch an interrupted index run left pending (app/recovery.py): no command
+    reads half-written data."""
+    from app.runtime import Runtime
+    from indexers.pipeline import Indexer
+
+    rt = Runtime.open(_settings(args))
+    try:
+        if rt.manifest.counts()["pending"]:
+            replayed = Indexer(rt).recover()
+            print(f"medevidence: recovered {replayed} document(s) left pending by an interrupted index run",
+                  file=sys.stderr)
+    except BaseException:
+        rt.close()
+        raise
+    return rt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,10 +187,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from app.runtime import Runtime
     from indexers.pipeline import Indexer
 
-    with Runtime.open(_settings(args)) as rt:
+    with _open(args) as rt:
         deleted, unknown = Indexer(rt).delete(args.ids)
     for doc_id in deleted:
         print(f"deleted {doc_id}")
@@ -180,9 +200,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from app.consistency import check_consistency
-    from app.runtime import Runtime
 
-    with Runtime.open(_settings(args)) as rt:
+    with _open(args) as rt:
         report = check_consistency(rt)
     if args.json:
         print(json.dumps(report.to_json()))
@@ -217,8 +236,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         banner = "!" * 78
         print(f"{banner}\n  DEV MODE: API authentication is OFF. Local trials only.\n{banner}", file=sys.stderr)
     from app.observability.logs import configure_logging
+    from app.text.redaction import redact
 
-    configure_logging(settings.log_json, "INFO")
+    configure_logging(settings.log_json, "INFO", redact if settings.redact_identifiers else None)
     app = create_app(settings, indexer_factory=Indexer)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, timeout_graceful_shutdown=30)
     # Every store was closed by the app's lifespan; JPype's own exit hook can then hang terminating the JVM
@@ -231,7 +251,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from app.retrieval.search import Searcher, SearchRequestError, check_k, check_query, parse_filters
-    from app.runtime import Runtime
 
     batch = args.queries is not None or args.output is not None
     if batch and (args.queries is None or args.output is None or args.query):
@@ -254,7 +273,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     except SearchRequestError as exc:
         print(f"medevidence search: {exc.field}: {exc.message}", file=sys.stderr)
         return 2
-    with Runtime.open(_settings(args)) as rt:
+    with _open(args) as rt:
         searcher = Searcher(rt)
         try:
             if batch:
@@ -275,12 +294,19 @@ def _search_batch(searcher: Any, queries: Path, output: Path, k: int) -> int:
 
     bad = 0
     done = 0
-    with queries.open(encoding="utf-8") as source, output.open("w", encoding="utf-8") as sink:
-        for number, line in enumerate(source, 1):
-            if not line.strip():
+    with queries.open("rb") as source, output.open("w", encoding="utf-8") as sink:
+        for number, raw in enumerate(source, 1):
+            if not raw.strip():
                 continue
             try:
-                item = json.loads(line)
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise SearchRequestError("line", f"not valid UTF-8 (byte {exc.start})") from None
+                try:
+                    item = json.loads(line)
+                except RecursionError:
+                    raise SearchRequestError("line", "not JSON: nested too deep") from None
                 if not isinstance(item, dict):
                     raise SearchRequestError("line", "must be a JSON object")
                 if "id" not in item:
@@ -319,10 +345,9 @@ def _print_hits(result: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from app.answer.ask import AskRequest
+    from app.answer.ask import AskRequest, ConversationNotFound
     from app.answer.factory import build_asker, close_asker
     from app.retrieval.search import Searcher, SearchRequestError, check_query, parse_filters
-    from app.runtime import Runtime
 
     try:
         raw = {"source_type": args.source_type, "published_from": args.published_from, "language": args.language}
@@ -333,11 +358,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     except SearchRequestError as exc:
         print(f"medevidence ask: {exc.field}: {exc.message}", file=sys.stderr)
         return 2
-    with Runtime.open(_settings(args)) as rt:
+    with _open(args) as rt:
         searcher = Searcher(rt)
         asker = build_asker(searcher)
         try:
             answer = asker.ask(AskRequest(question, args.k, filters, args.conversation_id, args.reasoning))
+        except ConversationNotFound:
+            print(f"medevidence ask: conversation_id: no conversation {args.conversation_id!r} begun here "
+                  "(a conversation is continued only by whoever began it)", file=sys.stderr)
+            return 2
         finally:
             close_asker(asker)
             searcher.close()
@@ -374,9 +403,8 @@ def _print_answer(answer: dict[str, Any]) -> None:
 def _drug_call(args: argparse.Namespace, command: str, call: Any) -> tuple[int, Any]:
     """Run one drug-service call on the data dir; a request it refuses is exit status 2 with the reason."""
     from app.drugs.service import DrugRequestError, DrugService, UnknownDrug
-    from app.runtime import Runtime
 
-    with Runtime.open(_settings(args)) as rt:
+    with _open(args) as rt:
         service = DrugService(rt)
         try:
             return 0, call(service)

@@ -7,11 +7,12 @@ code base reads the environment at import time: entry points call ``Settings()``
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -22,9 +23,10 @@ ANSWER_NEUTRAL = {
     "qdrant_api_key", "neo4j_password", "llm_api_key", "traces_url", "public_base_url", "cds_jwt_issuers",
     "cds_jwt_audiences", "cds_min_indicator", "smart_client_id", "smart_client_secret", "smart_issuers",
     "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes", "neo4j_retry_s",
-    "rate_limit_per_minute", "rate_limit_burst", "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
+    "rate_limit_per_minute", "rate_limit_burst", "unauthenticated_per_minute", "unauthenticated_burst",
+    "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
     "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
-    "edge_payload_in_ram",
+    "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks",
 }
 
 
@@ -222,6 +224,11 @@ class Settings(BaseSettings):
         default=600, ge=0, description="Requests per minute per API key or OIDC subject (0: no limit; off in dev mode)."
     )
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests a caller may make at once.")
+    unauthenticated_per_minute: int = Field(
+        default=30, ge=0, description="Requests without a valid key or token, per client address and minute (a "
+        "key guessed by brute force meets this first); 0 switches it off.",
+    )
+    unauthenticated_burst: int = Field(default=10, ge=1, description="Such requests a client address may make at once.")
     cors_origins: list[str] = Field(
         default=[], description="Browser origins allowed to call the API (EMR web clients); empty: same origin only."
     )
@@ -238,8 +245,28 @@ class Settings(BaseSettings):
         default=None, ge=1,
         description="Delete answer traces and CDS audit rows older than this many days (unset: keep).",
     )
+    ops_access: Literal["open", "reader", "admin"] = Field(
+        default="open", description="Who may read /metrics, /docs and /openapi.json: anyone, or a key (OIDC token) "
+        "holding this role. Dev mode leaves them open.",
+    )
+    ops_networks: list[str] = Field(
+        default_factory=list, description="If set, /metrics, /docs and /openapi.json answer only clients in these "
+        "networks (CIDR, e.g. 10.0.0.0/8 for the Prometheus scraper); others get 403.",
+    )
+    redact_identifiers: bool = Field(
+        default=False, description="Replace direct identifiers (record and ID numbers, phone numbers, e-mail "
+        "addresses, birth dates, names introduced as a patient's) by [REDACTED:kind] in stored questions, answer "
+        "traces and log messages (app/text/redaction.py); answers are unchanged. On in the compose profile.",
+    )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
+
+    @field_validator("ops_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # raises ValueError naming the bad one
+        return value
 
     @property
     def manifest_path(self) -> Path:

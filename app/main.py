@@ -30,6 +30,7 @@ from app.observability.logs import quiet_third_party_loggers
 from app.observability.metrics import Metrics
 from app.observability.probes import index_probes
 from app.observability.retention import purge_periodically
+from app.recovery import Recovery
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
 from app.stores.audit import AuditStore
@@ -58,6 +59,11 @@ def create_app(
         app.state.runtime = rt
         app.state.keys = keys
         app.state.indexer = indexer_factory(rt) if indexer_factory is not None else None
+        # An interrupted index run left intents behind: replay them before any request is answered (recovery.py).
+        pending = rt.manifest.counts()["pending"]
+        app.state.recovery = (Recovery.start(pending, app.state.indexer.recover) if app.state.indexer is not None
+                              else Recovery(pending=pending, error="no indexer to recover with")
+                              if pending else Recovery.finished())
         app.state.searcher = Searcher(rt)
         app.state.searcher.warm_up()
         app.state.searcher.channel_observers.append(metrics.observe_channel)
@@ -68,6 +74,7 @@ def create_app(
         app.state.drugs = DrugService(rt)
         app.state.drugs.warm_up()
         audit = AuditStore(settings.traces_url or default_url(settings.data_dir))
+        app.state.audit = audit
         app.state.cds = CdsHooksService(app.state.drugs.catalog, audit,
                                         Pseudonymizer.from_file(settings.pseudonym_key_path),
                                         settings.cds_min_indicator, settings.fhir_timeout_s)
@@ -100,12 +107,14 @@ def create_app(
         version=__version__,
         description="Evidence-grounded medical question answering with traceable citations.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None, openapi_url=None,  # served by app/api/health.py behind MEDEVIDENCE_OPS_*
     )
     quiet_third_party_loggers()  # httpx would log FHIR URLs, which hold patient ids
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.anonymous_limiter = RateLimiter(settings.unauthenticated_per_minute, settings.unauthenticated_burst)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],

@@ -68,7 +68,8 @@ def test_health_and_readiness(server: tuple[str, dict[str, str]]) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["ready"] is True
-    assert set(body["checks"]) == {"manifest", "vectors", "graph", "index", "model"}
+    assert set(body["checks"]) == {"manifest", "vectors", "graph", "index", "recovery", "model"}
+    assert body["checks"]["recovery"] == {"ok": True, "detail": "nothing pending"}
     assert body["checks"]["model"] == {"ok": True, "detail": {"mode": "extractive", "model": "extractive-mmr-v1"}}
 
 

@@ -43,6 +43,10 @@ QUOTES_IN_ENGLISH = "以下为英文原文证据摘录（未经翻译）："
 Event = tuple[str, dict[str, Any]]
 
 
+class ConversationNotFound(LookupError):
+    """A conversation that is not the caller's: it cannot be continued (nor confirmed to exist)."""
+
+
 @dataclass(frozen=True)
 class AskRequest:
     question: str
@@ -92,6 +96,11 @@ class Asker:
         the first answer of a fresh server would otherwise wait for."""
         self.verifier.embed(["Warfarin increases the risk of bleeding."])
 
+    def may_continue(self, conversation_id: str, caller: str | None) -> bool:
+        """Whether ``caller`` may add a turn to ``conversation_id``: a new id, or one that caller began."""
+        exists, owner = self.traces.conversation_owner(conversation_id)
+        return not exists or owner == caller
+
     # -- the whole answer --------------------------------------------------------------------
     def ask(self, request: AskRequest) -> dict[str, Any]:
         response: dict[str, Any] = {}
@@ -104,7 +113,9 @@ class Asker:
         settings = self.settings
         t0 = time.perf_counter()
         conversation_id = request.conversation_id or uuid.uuid4().hex
-        history = self.traces.conversation(conversation_id) if request.conversation_id else []
+        if request.conversation_id and not self.may_continue(request.conversation_id, request.caller):
+            raise ConversationNotFound(request.conversation_id)
+        history = self.traces.conversation(conversation_id, request.caller) if request.conversation_id else []
         rewrite = rewrite_follow_up(request.question, history, self.searcher.query_analyzer, self.generator)
         k = request.k or settings.answer_evidence_k
         result = self.searcher.search(rewrite.question, k, request.filters)

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.retrieval.search import Searcher
 from app.stores.traces import TraceStore, default_url
 from app.text.embedding import MemoEmbedder
+from app.text.redaction import redact
 
 
 def english_rendering(searcher: Searcher) -> Callable[[str], str]:
@@ -48,7 +49,8 @@ def build_asker(searcher: Searcher, generator: Generator | None = None, settings
     if generator is None:
         generator = OpenAICompatibleGenerator(settings) if settings.llm_url else extractive
     verifier = Verifier(embed, tokens, settings.support_threshold, settings.support_lexical_weight, to_english)
-    traces = TraceStore(settings.traces_url or default_url(settings.data_dir))
+    traces = TraceStore(settings.traces_url or default_url(settings.data_dir),
+                        redact if settings.redact_identifiers else None)
     return Asker(searcher, generator, extractive, verifier, traces, settings, drugs_named(searcher))
 
 

@@ -1,4 +1,9 @@
-"""``POST /v1/ask`` (JSON or SSE) and ``GET /v1/answers/{answer_id}`` (reader role)."""
+"""``POST /v1/ask`` (JSON or SSE) and ``GET /v1/answers/{answer_id}`` (reader role).
+
+An answer and its conversation belong to the caller that asked (API key id or ``oidc:<subject>``): another reader
+gets 404 for its trace, its replay and its conversation id, exactly as for an id that does not exist.  An admin
+reads every trace; each admin read or replay of another caller's trace is recorded in the audit store.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,13 @@ from app.api.deps import require
 from app.api.errors import ApiError
 from app.api.search import SearchFiltersBody
 from app.retrieval.search import SearchRequestError, check_query, parse_filters
+from app.stores.audit import AuditStore
 
 router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(require("reader"))])
 
 
 class AskBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # "5" is no k, true is no 1
 
     question: str = Field(description="The clinical question, Chinese or English.", min_length=1, max_length=2000)
     k: int | None = Field(default=None, ge=1, le=20, description="Evidence passages given to the answerer.")
@@ -56,26 +62,41 @@ def ask(
         filters = parse_filters(body.filters.model_dump(exclude_none=True) if body.filters else None)
     except SearchRequestError as exc:
         raise ApiError(422, "invalid_request", exc.message, exc.field) from None
-    ask_request = AskRequest(question, body.k, filters, body.conversation_id, body.include_reasoning,
-                             caller=getattr(request.state, "caller", None))
+    caller = getattr(request.state, "caller", None)
+    if body.conversation_id and not engine.may_continue(body.conversation_id, caller):
+        raise ApiError(404, "not_found", f"no conversation {body.conversation_id!r}", "conversation_id")
+    ask_request = AskRequest(question, body.k, filters, body.conversation_id, body.include_reasoning, caller=caller)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(_sse(engine.stream(ask_request)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     return engine.ask(ask_request)
 
 
+def _readable(request: Request, engine: Asker, answer_id: str, action: str) -> None:
+    """404 unless the caller owns the answer or is an admin; an admin's read of another's answer is audited."""
+    exists, owner = engine.traces.owner_of(answer_id)
+    caller = getattr(request.state, "caller", None)
+    if not exists or (owner != caller and getattr(request.state, "role", None) != "admin"):
+        raise ApiError(404, "not_found", f"no answer {answer_id!r}", "answer_id")
+    if owner != caller:
+        audit: AuditStore = request.app.state.audit
+        audit.record_trace_read(str(caller), owner, answer_id, action)
+
+
 @router.get("/answers/{answer_id}")
-def get_answer(answer_id: str, engine: Annotated[Asker, Depends(asker)]) -> dict[str, Any]:
+def get_answer(answer_id: str, request: Request, engine: Annotated[Asker, Depends(asker)]) -> dict[str, Any]:
     """The full trace of an answer: inputs, settings, candidates with channel scores, prompt, raw output."""
+    _readable(request, engine, answer_id, "read")
     trace = engine.traces.get(answer_id)
-    if trace is None:
+    if trace is None:  # removed (retention) in between
         raise ApiError(404, "not_found", f"no answer {answer_id!r}", "answer_id")
     return trace
 
 
 @router.post("/answers/{answer_id}/replay")
-def replay_answer(answer_id: str, engine: Annotated[Asker, Depends(asker)]) -> dict[str, Any]:
+def replay_answer(answer_id: str, request: Request, engine: Annotated[Asker, Depends(asker)]) -> dict[str, Any]:
     """Re-verify a stored answer from its trace against today's documents (``same_answer``: still holds)."""
+    _readable(request, engine, answer_id, "replay")
     replayed = engine.replay(answer_id)
     if replayed is None:
         raise ApiError(404, "not_found", f"no answer {answer_id!r}", "answer_id")

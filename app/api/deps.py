@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from fastapi import Request
@@ -41,8 +42,8 @@ def _authenticate(request: Request) -> ApiKey:
     return key
 
 
-def rate_limit(request: Request, caller: str) -> None:
-    limiter: RateLimiter = request.app.state.rate_limiter
+def rate_limit(request: Request, caller: str, limiter: RateLimiter | None = None) -> None:
+    limiter = limiter or request.app.state.rate_limiter
     wait = limiter.acquire(caller)
     if wait is not None:
         request.app.state.metrics.rate_limited.inc()
@@ -54,12 +55,42 @@ def require(role: str) -> Callable[[Request], ApiKey]:
     """A dependency that admits callers holding ``role`` (admin holds every role), within their rate limit."""
 
     def check(request: Request) -> ApiKey:
-        key = _authenticate(request)
+        recovery = getattr(request.app.state, "recovery", None)
+        if recovery is not None and not recovery.ready:
+            raise ApiError(503, "recovering", recovery.reason(), None, headers={"Retry-After": "5"})
+        try:
+            key = _authenticate(request)
+        except ApiError:
+            if not request.app.state.settings.dev_mode:  # no key, or a wrong one: limited per client address
+                rate_limit(request, f"client:{_client_address(request)}", request.app.state.anonymous_limiter)
+            raise
         if role == "admin" and key.role != "admin":
             raise ApiError(403, "forbidden", "this needs an admin key", "Authorization")
         if not request.app.state.settings.dev_mode:
             rate_limit(request, f"key:{key.key_id}")
         request.state.caller = key.key_id
+        request.state.role = key.role
         return key
 
     return check
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def ops_access(request: Request) -> None:
+    """/metrics, /docs and /openapi.json: open, or for the role and the networks the settings name (dev mode:
+    open)."""
+    settings = request.app.state.settings
+    if settings.dev_mode:
+        return
+    if settings.ops_networks:
+        try:
+            address = ipaddress.ip_address(_client_address(request))
+        except ValueError:
+            address = None
+        if address is None or not any(address in ipaddress.ip_network(n, strict=False) for n in settings.ops_networks):
+            raise ApiError(403, "forbidden", "not served to this network (MEDEVIDENCE_OPS_NETWORKS)", None)
+    if settings.ops_access != "open":
+        require(settings.ops_access)(request)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.answer.generator import GeneratorError
-from app.api.deps import runtime
+from app.api.deps import ops_access, runtime
 from app.runtime import Runtime
 from app.stores.manifest import VECTORS_INDEX_KEY
 
@@ -21,7 +22,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(ops_access)])
 def metrics(request: Request) -> Response:
     """Prometheus text format: request latency per route, retrieval latency per channel, answers, LLM time and
     tokens, rate-limited requests, index size, embedding-cache hit ratio."""
@@ -51,6 +52,9 @@ def readyz(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> JSONRe
                            f"{rt.settings.index_name()}: run `medevidence index` to rebuild"}
     else:
         checks["index"] = {"ok": True, "detail": rt.settings.index_name()}
+    recovery = request.app.state.recovery
+    checks["recovery"] = {"ok": recovery.ready, "detail": recovery.reason() if recovery.pending else "nothing pending"}
+    ready = ready and recovery.ready
     generator = request.app.state.asker.generator
     try:
         reachable = generator.ready()
@@ -63,3 +67,13 @@ def readyz(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> JSONRe
     ready = ready and reachable
     status = 200 if ready else 503
     return JSONResponse({"ready": ready, "checks": checks}, status_code=status)
+
+
+@router.get("/openapi.json", include_in_schema=False, dependencies=[Depends(ops_access)])
+def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", include_in_schema=False, dependencies=[Depends(ops_access)])
+def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="MedEvidence API")

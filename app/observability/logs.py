@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -35,10 +36,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
-def configure_logging(json_logs: bool, level: str = "INFO") -> None:
+class RedactingFilter(logging.Filter):
+    """Log messages with direct identifiers replaced (``MEDEVIDENCE_REDACT_IDENTIFIERS``; app/text/redaction.py)."""
+
+    def __init__(self, redactor: Callable[[str], str]) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redactor(record.getMessage()), None
+        return True
+
+
+def configure_logging(json_logs: bool, level: str = "INFO", redactor: Callable[[str], str] | None = None) -> None:
     """One handler on the root logger (idempotent): JSON lines, or plain text for a terminal."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if redactor is not None:
+        handler.addFilter(RedactingFilter(redactor))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_medevidence", False)]:
         root.removeHandler(old)

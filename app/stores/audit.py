@@ -1,4 +1,5 @@
-"""The EMR audit store: every CDS Hooks call, every card it returned, and the clinician's feedback.
+"""The audit store: every CDS Hooks call, every card it returned, the clinician's feedback, and every read of an
+answer trace by an admin who is not its owner.
 
 SQLAlchemy Core in the same database as the answer traces (SQLite in the data dir, PostgreSQL through
 ``traces_url``).  Patients and users appear only as keyed pseudonyms (``app.emr.pseudonym``); a card
@@ -54,6 +55,17 @@ cds_feedback = sa.Table(
     sa.Column("override_reason", sa.JSON),
 )
 
+trace_reads = sa.Table(
+    "trace_reads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reader", sa.String(200), nullable=False),  # the admin's key id or oidc:<subject>
+    sa.Column("owner", sa.String(200)),  # who asked (None: an answer from before owners were recorded)
+    sa.Column("answer_id", sa.String(64), nullable=False, index=True),
+    sa.Column("action", sa.String(20), nullable=False),  # read | replay
+)
+
 
 class AuditStore:
     def __init__(self, url: str) -> None:
@@ -91,17 +103,28 @@ class AuditStore:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
+    def record_trace_read(self, reader: str, owner: str | None, answer_id: str, action: str) -> None:
+        """An admin read (or replayed) an answer trace that another caller owns."""
+        with self.engine.begin() as conn:
+            conn.execute(trace_reads.insert().values(at=datetime.now(UTC), reader=reader, owner=owner,
+                                                     answer_id=answer_id, action=action))
+
+    def trace_reads_of(self, answer_id: str) -> list[dict[str, Any]]:
+        query = sa.select(trace_reads).where(trace_reads.c.answer_id == answer_id).order_by(trace_reads.c.id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
     def calls(self, limit: int = 100) -> list[dict[str, Any]]:
         query = sa.select(cds_calls).order_by(cds_calls.c.created_at.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     def purge(self, before: datetime) -> dict[str, int]:
-        """Delete calls, cards and feedback older than ``before`` (retention); rows removed per table."""
+        """Delete calls, cards, feedback and trace reads older than ``before`` (retention); rows removed per table."""
         removed = {}
         with self.engine.begin() as conn:
             for table, column in ((cds_feedback, cds_feedback.c.received_at), (cds_cards, cds_cards.c.created_at),
-                                  (cds_calls, cds_calls.c.created_at)):
+                                  (cds_calls, cds_calls.c.created_at), (trace_reads, trace_reads.c.at)):
                 removed[table.name] = int(conn.execute(table.delete().where(column < before)).rowcount or 0)
         return removed
 

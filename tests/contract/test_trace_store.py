@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from app.stores.audit import AuditStore
 from app.stores.traces import TraceStore
+from app.stores.traces import answers as answers_table
 from tests.postgres_server import postgres_url
 
 
@@ -69,15 +70,42 @@ def test_traces_round_trip_conversations_and_retention(url: str) -> None:
         assert got is not None and got["question"] == "question 3" and got["caller"] == "key1"
         assert got["response"]["citations"][0]["quote"] == "华法林"  # JSON and non-ASCII survive
         assert store.get("missing") is None
-        turns = store.conversation("c1", limit=3)
+        turns = store.conversation("c1", "key1", limit=3)
         assert [t["question"] for t in turns] == ["question 5", "question 6", "question 7"]  # last 3, oldest first
         assert turns[0]["entities"] == [{"id": "DB00682"}]
+        assert store.conversation("c1", "key2") == []  # another caller's turns are not its conversation
+        assert store.owner_of("a3") == (True, "key1") and store.owner_of("missing") == (False, None)
+        assert store.conversation_owner("c1") == (True, "key1")
+        assert store.conversation_owner("nope") == (False, None)
         assert store.purge(datetime.now(UTC) - timedelta(days=1)) == 0
         assert store.purge(datetime.now(UTC) + timedelta(seconds=1)) == 9
         assert store.get("a3") is None
         with pytest.raises(sa.exc.IntegrityError):  # an answer id is written once
             store.save(*answer("dup"))
             store.save(*answer("dup"))
+    finally:
+        store.close()
+
+
+def test_a_table_from_before_owners_gains_the_caller_column(url: str) -> None:
+    """Answers stored before callers were recorded keep working: the column is added, their owner is None."""
+    old = sa.MetaData()
+    sa.Table("answers", old, *(sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                                for c in answers_table.columns if c.name != "caller"))
+    engine = sa.create_engine(url)
+    old.create_all(engine)
+    response, trace = answer("legacy")
+    row = {"answer_id": "legacy", "created_at": datetime.now(UTC), "conversation_id": "c9", "question": "q",
+           "standalone_question": "q", "mode": "extractive", "model": "m", "settings_hash": "h",
+           "index_version": "i", "prompt_version": "p", "abstained": False, "response": response, "trace": trace}
+    with engine.begin() as conn:
+        conn.execute(old.tables["answers"].insert().values(**row))
+    engine.dispose()
+    store = TraceStore(url)
+    try:
+        assert store.owner_of("legacy") == (True, None)
+        store.save(*answer("fresh", conversation="c9"))
+        assert store.owner_of("fresh") == (True, "key1")
     finally:
         store.close()
 
@@ -104,8 +132,13 @@ def test_audit_calls_cards_feedback_and_retention(url: str) -> None:
         assert rows[1]["accepted_suggestions"] == [{"id": "s1"}]
         calls = audit.calls()
         assert len(calls) == 2 and calls[0]["patient"] == "p:abc" and calls[0]["detail"]["checked"]
+        audit.record_trace_read("admin-key", "key1", "a1", "read")
+        audit.record_trace_read("admin-key", None, "a1", "replay")
+        reads = audit.trace_reads_of("a1")
+        assert [(r["reader"], r["owner"], r["action"]) for r in reads] == [("admin-key", "key1", "read"),
+                                                                            ("admin-key", None, "replay")]
         removed = audit.purge(datetime.now(UTC) + timedelta(seconds=1))
-        assert removed == {"cds_feedback": 2, "cds_cards": 2, "cds_calls": 2}
+        assert removed == {"cds_feedback": 2, "cds_cards": 2, "cds_calls": 2, "trace_reads": 2}
         assert audit.calls() == [] and audit.known_cards("svc", ["card-1"]) == set()
     finally:
         audit.close()
