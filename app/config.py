@@ -26,7 +26,8 @@ ANSWER_NEUTRAL = {
     "rate_limit_per_minute", "rate_limit_burst", "unauthenticated_per_minute", "unauthenticated_burst",
     "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
     "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
-    "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks",
+    "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks", "max_concurrent_requests",
+    "max_queued_requests",
 }
 
 
@@ -245,6 +246,11 @@ class Settings(BaseSettings):
         default=None, ge=1,
         description="Delete answer traces and CDS audit rows older than this many days (unset: keep).",
     )
+    max_concurrent_requests: int = Field(
+        default=8, ge=0, description="Requests to /v1, the EMR panel's API and CDS Hooks at work at once (0: no "
+        "bound); more wait in a queue of max_queued_requests, and past that get 503 overloaded with Retry-After.",
+    )
+    max_queued_requests: int = Field(default=32, ge=0, description="Requests waiting for their turn before 503.")
     ops_access: Literal["open", "reader", "admin"] = Field(
         default="open", description="Who may read /metrics, /docs and /openapi.json: anyone, or a key (OIDC token) "
         "holding this role. Dev mode leaves them open.",

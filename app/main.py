@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.answer.factory import build_asker, close_asker
 from app.api import ask, cds_hooks, documents, drugs, emr, health, search, web
+from app.api.admission import Admission
 from app.api.errors import install_error_handlers
 from app.api.middleware import ServingMiddleware
 from app.api.ratelimit import RateLimiter
@@ -116,6 +117,8 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.anonymous_limiter = RateLimiter(settings.unauthenticated_per_minute, settings.unauthenticated_burst)
     install_error_handlers(app)
+    app.add_middleware(Admission, max_concurrent=settings.max_concurrent_requests,
+                       max_queued=settings.max_queued_requests, on_reject=metrics.overloaded.inc)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-MedEvidence-Panel"],

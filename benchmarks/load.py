@@ -1,7 +1,7 @@
-"""Load: N concurrent clients on ``POST /v1/search`` over loopback, against one client as the named baseline.
+"""Load: concurrent clients on ``POST /v1/search`` over loopback, against one client as the named baseline.
 
-    python -m benchmarks.load [--clients 50] [--seconds 60] [--data-dir data/eval] [--baseline-seconds 15]
-                              [--out benchmarks/results]
+    python -m benchmarks.load [--levels 8,32] [--overload-clients 64] [--seconds 60] [--data-dir data/eval]
+                              [--baseline-seconds 15] [--out benchmarks/results]
 
 - The app: ``create_app`` on the data dir's runtime, dev mode (no keys, no rate limit), served by uvicorn on
   127.0.0.1 in this process; the data dir is indexed with ``app.cli index`` first when it holds no complete
@@ -9,11 +9,15 @@
 - The clients: asyncio + httpx in a child process (``--drive URL``), so their Python does not share the
   server's interpreter lock.  Each client posts the next query of ``QUERIES`` (English and Chinese, drugs and
   diseases; each client starts at its own offset) as soon as its previous answer arrived, until the time is up.
-- Every query is sent once before measuring (both runs see the same warm caches).  Then the baseline, one
-  client for ``--baseline-seconds``, then ``--clients`` clients for ``--seconds``.
-- Reported: requests, errors (non-200 answers, or transport failures, by kind), throughput (answers/s over
-  the run's wall time), p50/p95/p99 latency of the successful requests, the single-client p50, and the ratio
-  p50 under load / single-client p50.  Written to ``load.json`` and ``load.md`` under ``--out``.
+- Every query is sent once before measuring (every run sees the same warm caches).  Then the baseline, one
+  client for ``--baseline-seconds``, then each of ``--levels`` clients for ``--seconds``, then
+  ``--overload-clients``, more than the service admits at once plus its queue (``MEDEVIDENCE_MAX_CONCURRENT_
+  REQUESTS`` + ``…_MAX_QUEUED_REQUESTS``, defaults 8 + 32): the excess must be answered at once with 503
+  ``overloaded`` and ``Retry-After`` while the admitted requests keep a bounded latency.
+- Reported per run: requests, errors (non-200 answers, or transport failures, by kind; 503s counted apart as
+  ``overloaded``), throughput (200 answers/s over the run's wall time), p50/p95/p99 latency of the successful
+  requests; the throughput ceiling (the highest of the levels: requests/s at saturation) and each level's p50
+  against the single-client p50.  Written to ``load.json`` and ``load.md`` under ``--out``.
 """
 
 from __future__ import annotations
@@ -78,6 +82,8 @@ async def _client(client: Any, url: str, offset: int, stop_at: float, latencies:
         elapsed_ms = (time.perf_counter() - started) * 1000
         if kind:
             errors[kind] += 1
+            if kind == "HTTP 503":  # overloaded: a client that honours Retry-After comes back later
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
         else:
             latencies.append(elapsed_ms)
 
@@ -145,7 +151,8 @@ def _starter_documents(knowledge_dir: Path) -> int:
                for item in read_jsonl(path) if not isinstance(item, Rejected))
 
 
-def run(data_dir: Path, clients: int, seconds: float, baseline_seconds: float) -> dict[str, Any]:
+def run(data_dir: Path, levels: Sequence[int], overload_clients: int, seconds: float,
+        baseline_seconds: float) -> dict[str, Any]:
     from app.config import Settings
     from app.main import create_app
     from app.runtime import Runtime
@@ -160,7 +167,8 @@ def run(data_dir: Path, clients: int, seconds: float, baseline_seconds: float) -
             warm_up(base)
             load_before = os.getloadavg()[0]
             baseline = measure(base, 1, baseline_seconds)
-            load = measure(base, clients, seconds)
+            runs = [measure(base, clients, seconds) for clients in levels]
+            overload = measure(base, overload_clients, seconds) if overload_clients else None
             load_after = os.getloadavg()[0]
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -168,33 +176,45 @@ def run(data_dir: Path, clients: int, seconds: float, baseline_seconds: float) -
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],  # the machine is shared
         "data_dir": str(data_dir), "index_name": index["index_name"], "chunks": chunks,
         "endpoint": "POST /v1/search (k=10), uvicorn on 127.0.0.1, dev mode", "queries": len(QUERIES),
-        "baseline_single_client": baseline, "load": load,
-        "p50_ratio_load_to_single_client": load["p50_ms"] / baseline["p50_ms"],
+        "admission": {"max_concurrent_requests": settings.max_concurrent_requests,
+                      "max_queued_requests": settings.max_queued_requests},
+        "baseline_single_client": baseline, "levels": runs, "overload": overload,
+        "ceiling_rps": max((r["throughput_rps"] for r in runs), default=0.0),
     }
 
 
 def markdown(result: dict[str, Any]) -> str:
-    b, load = result["baseline_single_client"], result["load"]
-    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(load["error_kinds"].items())) or "none"
+    b = result["baseline_single_client"]
+    admission = result["admission"]
     lines = [
         "# Load: concurrent clients on /v1/search", "",
         f"{result['machine']}, {result['date']}; {result['endpoint']}; {result['chunks']} chunks; "
-        f"{result['queries']} queries (English and Chinese, drugs and diseases), clients in a separate process", "",
-        "| run | clients | seconds | requests | errors | throughput req/s | p50 ms | p95 ms | p99 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"{result['queries']} queries (English and Chinese, drugs and diseases), clients in a separate process; "
+        f"admission: {admission['max_concurrent_requests']} at work, {admission['max_queued_requests']} queued", "",
+        "| run | clients | seconds | requests | 200 | 503 overloaded | other errors | throughput req/s | p50 ms "
+        "| p95 ms | p99 ms | p50 / single |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, r in (("single client (baseline)", b), ("under load", load)):
-        lines.append(f"| {name} | {r['clients']} | {r['seconds']:g} | {r['requests']} | {r['errors']} | "
-                     f"{r['throughput_rps']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} |")
+    runs = [("single client (baseline)", b), *((f"{r['clients']} clients", r) for r in result["levels"])]
+    if result["overload"]:
+        runs.append(("overload", result["overload"]))
+    for name, r in runs:
+        overloaded = r["error_kinds"].get("HTTP 503", 0)
+        other = r["errors"] - overloaded
+        lines.append(f"| {name} | {r['clients']} | {r['seconds']:g} | {r['requests']} | {r['ok']} | {overloaded} | "
+                     f"{other} | {r['throughput_rps']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+                     f"{r['p99_ms']:.1f} | {r['p50_ms'] / b['p50_ms']:.1f}x |")
     before, after = result["load_average_1min"]
-    lines += ["", f"p50 under load / single-client p50: {result['p50_ratio_load_to_single_client']:.1f}x; "
-              f"errors by kind: {kinds}; load average (1 min) before / after: {before:.2f} / {after:.2f}."]
+    lines += ["", f"Throughput ceiling (requests/s at saturation, the highest level): {result['ceiling_rps']:.1f}. "
+              f"Load average (1 min) before / after: {before:.2f} / {after:.2f}."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--levels", default="8,32", help="client counts to measure, comma-separated")
+    parser.add_argument("--overload-clients", type=int, default=64, help="past admission + queue (0: skip)")
+    parser.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)  # the driver's client count
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "eval")
     parser.add_argument("--baseline-seconds", type=float, default=15.0)
@@ -204,14 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.drive:
         print(json.dumps(asyncio.run(_drive(args.drive, args.clients, args.seconds))))
         return 0
-    result = run(args.data_dir, args.clients, args.seconds, args.baseline_seconds)
+    levels = [int(n) for n in args.levels.split(",") if n.strip()]
+    result = run(args.data_dir, levels, args.overload_clients, args.seconds, args.baseline_seconds)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     text = markdown(result)
     (args.out / "load.md").write_text(text, encoding="utf-8")
     print(text)
-    return 0 if result["load"]["errors"] == 0 else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    admitted_errors = sum(r["errors"] for r in (result["baseline_single_client"], *result["levels"]))
+    return 0 if admitted_errors == 0 else 1

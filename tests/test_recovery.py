@@ -5,6 +5,8 @@ exactly the manifest's documents.  Commands recover before they read."""
 from __future__ import annotations
 
 import json
+import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -31,10 +33,18 @@ DRUGS = ["warfarin", "amiodarone", "metformin", "lisinopril", "atorvastatin", "c
 KILLED_RUN = textwrap.dedent("""
     import os, sys
     from app.stores.manifest import Manifest
-    Manifest.commit = lambda self, *args, **kwargs: os._exit(3)
+    commit, calls = Manifest.commit, [0]
+    def dying_commit(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] >= int(sys.argv[3]):
+            os._exit(3)
+        return commit(self, *args, **kwargs)
+    Manifest.commit = dying_commit
     from app.cli import main
     sys.exit(main(["index", sys.argv[1], "--data-dir", sys.argv[2]]))
 """)
+# The durability run: MEDEVIDENCE_KILL_SERVE_RUNS=10 kills at drawn batch commits, then serves, ten times.
+KILL_SERVE_RUNS = int(os.environ.get("MEDEVIDENCE_KILL_SERVE_RUNS", "1"))
 
 
 def _documents(path: Path, prefix: str, count: int) -> Path:
@@ -57,7 +67,7 @@ def killed_data_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings,
                                timeout=600)
     assert committed.returncode == 0, committed.stderr
     killed = subprocess.run([sys.executable, "-c", KILLED_RUN, str(_documents(root / "b.jsonl", "torn", 8)),
-                             str(settings.data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                             str(settings.data_dir), "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert killed.returncode == 3, killed.stderr
     with Runtime.open(settings) as rt:  # the torn state the test is about
         known = set(rt.manifest.versions())
@@ -111,7 +121,7 @@ def test_until_recovered_every_request_answers_503_and_readyz_says_why(
 def test_commands_recover_before_they_read(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", knowledge_dir=KNOWLEDGE)
     killed = subprocess.run([sys.executable, "-c", KILLED_RUN, str(_documents(tmp_path / "c.jsonl", "cut", 4)),
-                             str(settings.data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                             str(settings.data_dir), "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert killed.returncode == 3, killed.stderr
     search = subprocess.run([sys.executable, "-m", "app.cli", "search", "metformin dosing", "--json",
                              "--data-dir", str(settings.data_dir)], cwd=ROOT, capture_output=True, text=True,
@@ -122,3 +132,26 @@ def test_commands_recover_before_they_read(tmp_path: Path) -> None:
     with Runtime.open(settings) as rt:
         assert rt.manifest.counts()["pending"] == 0
         assert {h["doc_id"] for h in hits} <= set(rt.manifest.versions())
+
+
+@pytest.mark.parametrize("run", range(KILL_SERVE_RUNS))
+def test_kill_at_a_drawn_batch_then_serve(run: int, tmp_path: Path) -> None:
+    """Index 12 documents in batches of 2, killed at a drawn batch's commit; the server then holds exactly the
+    manifest's documents, and every document of the file once recovered."""
+    kill_at = random.Random(20261206 + run).randint(1, 6)
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=KNOWLEDGE, dev_mode=True)
+    killed = subprocess.run([sys.executable, "-c", KILLED_RUN, str(_documents(tmp_path / "d.jsonl", "drawn", 12)),
+                             str(settings.data_dir), str(kill_at)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "MEDEVIDENCE_INDEX_BATCH_DOCUMENTS": "2"})
+    assert killed.returncode == 3, (kill_at, killed.stderr)
+    with TestClient(create_app(settings, indexer_factory=Indexer)) as client:
+        deadline = time.time() + 300
+        while not client.get("/readyz").json()["checks"]["recovery"]["ok"] and time.time() < deadline:
+            time.sleep(0.5)
+        rt: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        manifest = set(rt.manifest.versions())
+        assert rt.manifest.counts()["pending"] == 0
+        assert {f"drawn-{i}" for i in range(2 * kill_at)} <= manifest  # what was committed, and the torn batch
+        hits = client.post("/v1/search", json={"query": "ward note dosing renal function", "k": 30}).json()["hits"]
+        assert {h["doc_id"] for h in hits} <= manifest
+        assert {chunk.split("#")[0] for chunk in rt.vectors.chunk_ids()} <= manifest

@@ -47,6 +47,8 @@ class Metrics:
                                   ["kind"], registry=self.registry)
         self.rate_limited = Counter("medevidence_rate_limited_total", "Requests refused with 429",
                                     registry=self.registry)
+        self.overloaded = Counter("medevidence_overloaded_total", "Requests refused with 503 at capacity",
+                                  registry=self.registry)
 
     def watch(self, probes: dict[str, tuple[str, Callable[[], float]]]) -> None:
         self.registry.register(_Snapshot(probes))
