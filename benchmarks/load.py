@@ -233,3 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     admitted_errors = sum(r["errors"] for r in (result["baseline_single_client"], *result["levels"]))
     return 0 if admitted_errors == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
