@@ -166,8 +166,11 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
     tables = frozenset(d for ids in own.tables.values() for d in ids)
     own_ids = labels | (tables if focus.aspect.name == "interaction" else frozenset())
     aspect = focus.aspect
-    about = [h for h in hits if is_about(h, focus, own_ids)]
-    related = [h for h in hits if not is_about(h, focus, own_ids)][:MAX_RELATED]
+    about: list[FusedHit] = []
+    others: list[FusedHit] = []
+    for h in hits:
+        (about if is_about(h, focus, own_ids) else others).append(h)
+    related = others[:MAX_RELATED]
     subject = focus.display_name()
     if not own_ids and not about:
         both = len(focus.subjects()) >= 2 and any(names_every_subject(h, focus) for h in about)

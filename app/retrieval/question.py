@@ -30,7 +30,7 @@ import bisect
 import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -98,6 +98,11 @@ class FocusClass:
     surface: str
     member_ids: tuple[str, ...]
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The lower-case names to find it by in a passage: its own and the question's wording."""
+        return tuple(dict.fromkeys((normalize_name(self.name), normalize_name(self.surface))))
+
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "surface": self.surface, "members": len(self.member_ids)}
 
@@ -109,7 +114,6 @@ class QuestionFocus:
     diseases: tuple[LinkedEntity, ...] = ()
     aspects: tuple[Aspect, ...] = ()
     unknown_names: tuple[str, ...] = ()
-    class_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class id -> names to find it by
 
     @property
     def aspect(self) -> Aspect:
@@ -126,13 +130,11 @@ class QuestionFocus:
 
     def subjects(self) -> tuple[tuple[str, ...], ...]:
         """The names of each thing the question is about (each drug, each class or named product)."""
-        return (*(d.names for d in self.drugs), *(self.class_names.get(c.id, (c.name.lower(),)) for c in self.classes))
+        return (*(d.names for d in self.drugs), *(c.names for c in self.classes))
 
     def subject_names(self) -> tuple[str, ...]:
         """Every lower-case name that shows a passage is about the focus (drugs, then classes)."""
-        out = [n for d in self.drugs for n in d.names]
-        out += [n for names in self.class_names.values() for n in names]
-        return tuple(dict.fromkeys(out))
+        return tuple(dict.fromkeys(n for names in self.subjects() for n in names))
 
     def display_name(self, language: str = "en") -> str:
         """The subject as an answer names it: "diazepam (Valium)", "warfarin and aspirin"."""
@@ -271,10 +273,7 @@ class QuestionReader:
         if (not drugs and not classes and products) or partners:
             classes += [FocusClass(f"name:{word}", word, word, ()) for word in dict.fromkeys(products + partners)]
         diseases = tuple(e for e in query.entities if e.kind == "disease")
-        class_names: dict[str, tuple[str, ...]] = {c.id: (normalize_name(c.name), normalize_name(c.surface))
-                                                   for c in classes}
-        return QuestionFocus(tuple(drugs.values()), tuple(classes), diseases, aspects, tuple(dict.fromkeys(unknown)),
-                             class_names)
+        return QuestionFocus(tuple(drugs.values()), tuple(classes), diseases, aspects, tuple(dict.fromkeys(unknown)))
 
     # -- drugs ---------------------------------------------------------------------------------------------
     @staticmethod
