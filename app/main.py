@@ -72,7 +72,7 @@ def create_app(
         app.state.asker.warm_up()
         app.state.asker.answer_observers.append(metrics.observe_answer)
         metrics.watch(index_probes(rt))
-        app.state.drugs = DrugService(rt)
+        app.state.drugs = DrugService(rt, app.state.searcher.catalog)  # one name resolver for search and cards
         app.state.drugs.warm_up()
         audit = AuditStore(settings.traces_url or default_url(settings.data_dir))
         app.state.audit = audit

@@ -27,8 +27,11 @@ class UnknownDrug(LookupError):
 
 
 class DrugService:
-    def __init__(self, rt: Runtime) -> None:
-        self.catalog = DrugCatalog(rt)
+    def __init__(self, rt: Runtime, catalog: DrugCatalog | None = None) -> None:
+        """``catalog``: one already open (the server's searcher's), so its name resolver and label caches are
+        built once per process; the service then leaves closing it to its owner."""
+        self._owns_catalog = catalog is None
+        self.catalog = catalog or DrugCatalog(rt)
 
     def warm_up(self) -> None:
         """Build the name resolver now (about a second), not on the first request."""
@@ -60,4 +63,5 @@ class DrugService:
         return check_interactions(self.catalog, medications)
 
     def close(self) -> None:
-        self.catalog.close()
+        if self._owns_catalog:
+            self.catalog.close()
