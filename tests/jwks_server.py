@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,3 +26,11 @@ def serving_jwks(public_key: Any, kid: str, alg: str) -> Iterator[str]:
 
     with serving(app) as base:
         yield f"{base}/jwks.json"
+
+
+def signed_token(key: Any, issuer: str, subject: str, roles: list[str], aud: str = "medevidence",
+                 kid: str = "idp-1", **claims: Any) -> str:
+    """An RS256 OIDC access token from the test identity provider, valid for five minutes."""
+    now = int(time.time())
+    payload = {"iss": issuer, "aud": aud, "sub": subject, "iat": now, "exp": now + 300, "roles": roles, **claims}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})

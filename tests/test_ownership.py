@@ -5,11 +5,9 @@ subjects from a JWKS server on loopback."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
@@ -19,7 +17,7 @@ from app.config import Settings
 from app.main import create_app
 from app.runtime import Runtime
 from tests.conftest import KNOWLEDGE
-from tests.jwks_server import serving_jwks
+from tests.jwks_server import serving_jwks, signed_token
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +49,7 @@ def bearer(secret: str) -> dict[str, str]:
 
 
 def oidc(key: Any, subject: str, role: str = "medevidence-reader") -> dict[str, str]:
-    now = int(time.time())
-    token = jwt.encode({"iss": ISSUER, "aud": "medevidence", "sub": subject, "iat": now, "exp": now + 300,
-                        "roles": [role]}, key, algorithm="RS256", headers={"kid": "idp-1"})
-    return bearer(token)
+    return bearer(signed_token(key, ISSUER, subject, [role]))
 
 
 def ask(client: TestClient, headers: dict[str, str], question: str = QUESTION, **body: Any) -> Any:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
@@ -27,7 +25,7 @@ from app.stores.audit import AuditStore
 from app.stores.manifest import VECTORS_INDEX_KEY
 from app.stores.traces import TraceStore
 from tests.conftest import KNOWLEDGE
-from tests.jwks_server import serving_jwks
+from tests.jwks_server import serving_jwks, signed_token
 
 ISSUER = "https://idp.hospital.example/realms/clinic"
 EMR_ORIGIN = "https://emr.hospital.example"
@@ -63,9 +61,7 @@ def bearer(secret: str) -> dict[str, str]:
 
 
 def oidc_token(key: Any, roles: list[str], aud: str = "medevidence", **claims: Any) -> str:
-    now = int(time.time())
-    payload = {"iss": ISSUER, "aud": aud, "sub": "dr-house", "iat": now, "exp": now + 300, "roles": roles, **claims}
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "idp-1"})
+    return signed_token(key, ISSUER, "dr-house", roles, aud, **claims)
 
 
 def test_keys_and_roles(service: tuple[TestClient, dict[str, str], Settings]) -> None:
