@@ -214,6 +214,10 @@ def test_only_passages_about_the_drug_are_evidence() -> None:
     # Another drug's label naming the drug is about that drug, except for an interaction question.
     assert not is_about(OTHER_LABEL_NAMING, focus, frozenset({"label:apap"}))
     assert is_about(OTHER_LABEL_NAMING, _focus(ACETAMINOPHEN, aspect="interaction"), frozenset())
+    # Of a pair, a third drug's label is about the third drug, even when it names both.
+    third = _hit("label:atomoxetine", "Atomoxetine — FDA label", "Drug Interactions",
+                 "Atomoxetine did not affect the binding of warfarin, acetylsalicylic acid or diazepam to albumin.")
+    assert not is_about(third, _focus(WARFARIN, ASPIRIN, aspect="interaction"), frozenset())
 
 
 def test_no_label_abstention_names_the_drug_and_what_is_held() -> None:

@@ -132,8 +132,11 @@ def is_about(hit: FusedHit, focus: QuestionFocus, own: frozenset[str]) -> bool:
     names = focus.subject_names()
     if hit.chunk.source_type in ("label", "interaction"):
         # Another drug's label is about that drug, and an interaction table states interactions only: either
-        # speaks to an interaction question that names the drug, to nothing else.
-        return focus.aspect.name == "interaction" and names_in(passage_text(hit), names)
+        # speaks to an interaction question that names one drug ("what not to take with lithium"), to nothing
+        # else.  Of a pair, a third drug's label speaks of the third drug ("Atomoxetine did not affect the
+        # binding of warfarin, acetylsalicylic acid…"): the pair's own labels and tables are its evidence.
+        return focus.aspect.name == "interaction" and len(focus.subjects()) < 2 and names_in(passage_text(hit),
+                                                                                             names)
     return names_in(passage_text(hit), names)
 
 
