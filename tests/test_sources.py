@@ -519,6 +519,10 @@ def test_jsonl_round_trip_of_documents(tmp_path: Path) -> None:
         ("pubmedqa", "pubmedqa"),
         ("medquad", "medquad"),
         ("interactions", "interactions"),
+        ("ndfrt_va", "ndfrt"),
+        ("labeledin", "labeledin"),
+        ("spl_adr_200", "spl_adr"),
+        ("ngc_guidelines", "ngc_guidelines"),
     ],
 )
 def test_registry_detects_layouts(folder: str, source: str) -> None:
@@ -556,6 +560,10 @@ def fake_shared(root: Path) -> Path:
         "pubmedqa": "pubmedqa",
         "medquad": "medquad",
         "interactions": "interactions",
+        "spl_adr_200": "labels/spl_adr_200",
+        "labeledin": "labels/labeledin",
+        "ndfrt_va": "interactions/ndfrt_va",
+        "ngc_guidelines": "guidelines/ngc_public_domain",
     }
     for name, rel in layout.items():
         shutil.copytree(FIXTURES / name, root / rel)
@@ -569,10 +577,14 @@ def test_knowledge_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     names = sorted(p.name for p in (out / "docs").iterdir())
     assert names == [
         "interactions.jsonl.gz",
+        "labeledin.jsonl.gz",
         "medquad.jsonl.gz",
+        "ndfrt.jsonl.gz",
+        "ngc_guidelines.jsonl.gz",
         "nlm180.jsonl.gz",
         "openfda.jsonl.gz",
         "pubmedqa.jsonl.gz",
+        "spl_adr.jsonl.gz",
         "spl_sections.jsonl.gz",
     ]
     first = {n: (out / "docs" / n).read_bytes() for n in names}
@@ -581,6 +593,8 @@ def test_knowledge_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert [json.loads(line)["id"] for line in lines][0] == "pubmed:17096624"
     attribution = (out / "ATTRIBUTION.md").read_text(encoding="utf-8")
     assert "| medquad | docs/medquad.jsonl.gz | 5 |" in attribution and "CC BY 4.0" in attribution
+    assert "| spl_adr | docs/spl_adr.jsonl.gz | 3 |" in attribution
+    assert "U.S. Government work by origin" in attribution  # NDF-RT's licence, said as it is
     assert (out / "licenses" / "pubmedqa" / "LICENSE").is_file()
     assert "public domain" in (out / "licenses" / "openfda" / "NOTICE.md").read_text(encoding="utf-8")
     assert "medquad" in capsys.readouterr().out

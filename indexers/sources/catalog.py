@@ -7,11 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexers.sources.interactions import read_interactions
+from indexers.sources.labeledin import read_labeledin
 from indexers.sources.medquad import read_medquad
+from indexers.sources.ndfrt import read_ndfrt
+from indexers.sources.ngc_guidelines import read_ngc_guidelines
 from indexers.sources.nlm180 import read_nlm180
 from indexers.sources.openfda import read_openfda
 from indexers.sources.pubmedqa import read_pubmedqa
 from indexers.sources.registry import Reader
+from indexers.sources.spl_adr import read_spl_adr
 from indexers.sources.spl_sections import read_spl_sections
 
 PUBLIC_DOMAIN_LABELS = (
@@ -117,6 +121,74 @@ SOURCES: tuple[SourceInfo, ...] = (
         notice="The ONC interaction lists carry no license of their own: they restate the findings of the "
         "two JAMIA papers by Phansalkar et al. (2012, 2013), as mapped to DrugBank 4 by the University of "
         "Pittsburgh (github.com/dbmi-pitt/public-PDDI-analysis). Cite the papers when using them.",
+    ),
+    SourceInfo(
+        name="spl_adr", subdir="labels/spl_adr_200", reader=read_spl_adr,
+        title="FDA label adverse-reaction, warnings and boxed-warning sections of 200 drugs (TAC 2017 ADR)",
+        origin="The SPL-ADR-200db / TAC 2017 ADR set (101 train + 99 test labels of 2016-2017 DailyMed), as "
+        "reformatted by github.com/tatonetti-lab/onsides @ a4728641 (database/annotations/demner-fushman-*-"
+        "labels.json); sections.jsonl (one line per section, annotations dropped). Labels are keyed by brand; "
+        "the ingredient is named only where the label's own text names it (indexers/data/spl_adr_brands.tsv, "
+        "each row checked against the text); brands left unmapped are listed in graph/README.md.",
+        license="Label text: FDA Structured Product Labeling, U.S. Government work (public domain; the BigBio "
+        "card of spl_adr_200db gives CC0-1.0). The onsides repository is MIT-licensed (onsides-LICENSE.txt); "
+        "its annotations are not shipped.",
+        cite="Demner-Fushman D, Shooshan SE, Rodriguez L, et al. A dataset of 200 structured product labels "
+        "annotated for adverse drug reactions. Sci Data. 2018;5:180001; each label by brand and ingredient. "
+        "Label text is of 2016-2017 and may be outdated against the current label.",
+        id_pattern="spl-adr:<brand>",
+        license_files=("labels/spl_adr_200/onsides-LICENSE.txt",),
+        notice=PUBLIC_DOMAIN_LABELS,
+    ),
+    SourceInfo(
+        name="labeledin", subdir="labels/labeledin", reader=read_labeledin,
+        title="LabeledIn: INDICATIONS AND USAGE sections of 500 FDA labels with expert disease annotations",
+        origin="LabeledIn (NCBI), as kept by github.com/dhimmel/indications @ 11d535ba (labeledin/download, "
+        "labeledin/data/indications.tsv): 500 DailyMed labels of 2012-08-28, 249 ingredients; the expert "
+        "disease annotations (UMLS CUIs) become LABELED_FOR graph edges.",
+        license="Public domain: NCBI 'United States Government Work' notice (README.txt); dhimmel/indications "
+        "releases its own content under CC0.",
+        cite="Khare R, Li J, Lu Z. LabeledIn: cataloging labeled indications for human drugs. J Biomed Inform. "
+        "2014;52:448-56; each label by DailyMed set id (version of 2012-08-28, which may be outdated).",
+        id_pattern="labeledin:<set_id>",
+        license_files=("labels/labeledin/README.txt",),
+        notice=PUBLIC_DOMAIN_LABELS,
+    ),
+    SourceInfo(
+        name="ndfrt", subdir="interactions/ndfrt_va", reader=read_ndfrt,
+        title="VA NDF-RT drug-drug interactions (graded Critical / Significant)",
+        origin="2,606 VA NDF-RT interaction pairs (514 drugs, DrugBank ids) of github.com/dbmi-pitt/Merged-PDDI "
+        "@ 1c97575e, data/CombinedDatasetNotConservative.csv.bz2, rows with source NDF-RT only (no other "
+        "source of that file is shipped). One document per drug, one sentence per partner with its grade.",
+        license="U.S. Government work by origin: the U.S. Department of Veterans Affairs' National Drug File - "
+        "Reference Terminology (distributed publicly by NCI EVS as the NDF-RT Public Edition). Merged-PDDI has "
+        "no license file; no explicit license text was verified (public domain by origin, pending legal "
+        "confirmation). NDF-RT has since been retired; the data is a 2014-2017 snapshot.",
+        cite="U.S. Department of Veterans Affairs, NDF-RT drug-drug interactions; Ayvaz S, et al. Toward a "
+        "complete dataset of drug-drug interaction information from publicly available sources. J Biomed "
+        "Inform. 2015;55:206-217.",
+        id_pattern="ndfrt:<DrugBank id>",
+        notice="The VA NDF-RT interaction pairs are a U.S. Government work by origin (Department of Veterans "
+        "Affairs). Their grade (Critical / Significant) is NDF-RT's own and is shown beside, never merged "
+        "with, the ONC grades. Mechanism and management text are not part of this source.",
+    ),
+    SourceInfo(
+        name="ngc_guidelines", subdir="guidelines/ngc_public_domain", reader=read_ngc_guidelines,
+        title="National Guideline Clearinghouse summaries marked free of copyright (CDC, VA/DoD, NHLBI, ...)",
+        origin="53 NGC (AHRQ) guideline summaries whose own Copyright Statement says no copyright restrictions "
+        "apply or that the guideline is in the public domain, from the archive github.com/JesseTG/ngc_dump @ "
+        "89996cfc (markdown/ngc-<id>.md, scraped before guideline.gov closed in July 2018). Recommendations "
+        "keep their grades as metadata; developer, release date and status are kept.",
+        license="Public domain per each summary's Copyright Statement (kept in metadata.copyright); NGC was a "
+        "U.S. federal (AHRQ) service. ngc_dump has no license file; the summaries with developer copyright "
+        "were not copied.",
+        cite="Each guideline by its bibliographic source (metadata.citation), as summarised by the National "
+        "Guideline Clearinghouse (AHRQ), NGC:<id>. Summaries date from 2014-2018; several have since been "
+        "superseded (e.g. the CDC opioid guideline of 2016 by that of 2022).",
+        id_pattern="ngc:<NGC id>",
+        notice="These guideline summaries are in the public domain according to their own copyright statements. "
+        "They are summaries, not the full guidelines, and may be superseded: check the developer's current "
+        "version before acting on a recommendation.",
     ),
 )
 

@@ -2,7 +2,8 @@
 
 - a ``.jsonl`` / ``.jsonl.gz`` file -> the generic JSONL reader;
 - a folder -> the source it is laid out as (openFDA records, NLM-180 ``txt/``, MedQuAD
-  numbered collections, PubMedQA ``abstracts.jsonl``, PK-DDI label sections, ONC lists), or,
+  numbered collections, PubMedQA ``abstracts.jsonl``, PK-DDI label sections, ONC lists, VA NDF-RT
+  pairs, LabeledIn indications, TAC 2017 ADR label sections, NGC guideline summaries), or,
   failing that, every ``*.jsonl`` / ``*.jsonl.gz`` inside it (recursively, sorted);
 - anything else -> one ``Rejected`` with line 0 and the reason.
 """
@@ -15,10 +16,14 @@ from pathlib import Path
 from indexers.sources.base import ReadItem, Rejected
 from indexers.sources.interactions import list_files, read_interactions
 from indexers.sources.jsonl import is_jsonl, read_jsonl
+from indexers.sources.labeledin import is_labeledin_folder, read_labeledin
 from indexers.sources.medquad import collection_dirs, read_medquad
+from indexers.sources.ndfrt import is_ndfrt_folder, read_ndfrt
+from indexers.sources.ngc_guidelines import is_ngc_folder, read_ngc_guidelines
 from indexers.sources.nlm180 import read_nlm180
 from indexers.sources.openfda import read_openfda
 from indexers.sources.pubmedqa import ABSTRACTS_FILE, read_pubmedqa
+from indexers.sources.spl_adr import SECTIONS_FILE, read_spl_adr
 from indexers.sources.spl_sections import CP_DIR, DI_DIR, read_spl_sections
 
 Reader = Callable[[Path], Iterator[ReadItem]]
@@ -44,6 +49,10 @@ def _is_interactions(path: Path) -> bool:
     return bool(list_files(path))
 
 
+def _is_spl_adr(path: Path) -> bool:
+    return (path / SECTIONS_FILE).is_file()
+
+
 def _is_openfda(path: Path) -> bool:
     candidates = [*path.glob("*.json"), *path.glob("*/*.json")]
     return any(p.name != "manifest.json" for p in candidates)
@@ -56,7 +65,11 @@ LAYOUTS: tuple[tuple[str, Callable[[Path], bool], Reader], ...] = (
     ("spl_sections", _is_spl_sections, read_spl_sections),
     ("medquad", _is_medquad, read_medquad),
     ("interactions", _is_interactions, read_interactions),
-    ("openfda", _is_openfda, read_openfda),
+    ("ndfrt", is_ndfrt_folder, read_ndfrt),
+    ("labeledin", is_labeledin_folder, read_labeledin),
+    ("spl_adr", _is_spl_adr, read_spl_adr),
+    ("ngc_guidelines", is_ngc_folder, read_ngc_guidelines),
+    ("openfda", _is_openfda, read_openfda),  # last: any folder of *.json files looks like it
 )
 
 
