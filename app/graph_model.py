@@ -1,16 +1,19 @@
 """Plain typed records of the medical knowledge graph, shared by the app and the indexers.
 
-The graph has four node labels and six relationship types:
+The graph has four node labels and seven relationship types:
 
 - ``(:Drug)-[:MEMBER_OF]->(:DrugClass)`` — ONC interaction-list drug classes;
 - ``(:Drug)-[:TREATS|PALLIATES]->(:Disease)`` — PharmacotherapyDB indications (DM / SYM);
-- ``(:Drug)-[:INTERACTS_WITH]->(:Drug)`` — ONC high-priority / non-interruptive interactions,
-  stored once per unordered pair and source (``a < b`` by id) and queried undirected;
+- ``(:Drug)-[:LABELED_FOR]->(:Disease)`` — an FDA label's Indications and Usage names the disease
+  (LabeledIn expert annotations);
+- ``(:Drug)-[:INTERACTS_WITH]->(:Drug)`` — ONC high-priority / non-interruptive and VA NDF-RT
+  (critical / significant) interactions, stored once per unordered pair and source (``a < b`` by id)
+  and queried undirected: each source keeps its own grade, never blended;
 - ``(:Drug)-[:DESCRIBED_BY]->(:Document)`` — the document is a label of that drug;
 - ``(:Document)-[:MENTIONS]->(:Drug|:Disease)`` — names found in the document text.
 
 Ids are unique across labels: DrugBank ids (``DB00945``) or ``drug:<slug>`` for drugs,
-``DOID:<n>`` or ``ICD10:<code>`` for diseases, ``class:<slug>`` for classes.
+``DOID:<n>``, ``ICD10:<code>`` or ``UMLS:<CUI>`` for diseases, ``class:<slug>`` for classes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ EDGE_TYPES: tuple[str, ...] = (
     "MEMBER_OF",
     "TREATS",
     "PALLIATES",
+    "LABELED_FOR",
     "INTERACTS_WITH",
     "DESCRIBED_BY",
     "MENTIONS",
@@ -34,7 +38,7 @@ EDGE_TYPES: tuple[str, ...] = (
 
 def is_disease_id(entity_id: str) -> bool:
     """Whether an entity id names a Disease (else a Drug), by the id scheme above."""
-    return entity_id.startswith(("DOID:", "ICD10:"))
+    return entity_id.startswith(("DOID:", "ICD10:", "UMLS:"))
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,11 @@ class ClassMember:
 
 @dataclass(frozen=True)
 class Indication:
-    """``(drug)-[:TREATS|PALLIATES]->(disease)``; ``kind`` is the relationship type."""
+    """``(drug)-[:TREATS|PALLIATES|LABELED_FOR]->(disease)``; ``kind`` is the relationship type."""
 
     drug_id: str
     disease_id: str
-    kind: Literal["TREATS", "PALLIATES"]
+    kind: Literal["TREATS", "PALLIATES", "LABELED_FOR"]
     source: str = "PharmacotherapyDB"
 
 
@@ -96,7 +100,7 @@ class Interaction:
 
     drug_a: str
     drug_b: str
-    severity: Literal["high", "low"]
+    severity: Literal["high", "low", "critical", "significant"]
     source: str
     citation: str
 

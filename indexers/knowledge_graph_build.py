@@ -25,6 +25,7 @@ from typing import Any
 
 from app.graph_model import ClassMember, DiseaseRecord, DrugClassRecord, DrugRecord, Indication, Interaction
 from indexers.graph_build import SALT_WORDS
+from indexers.knowledge_graph_sources import NDFRT, extend
 
 HIGH = ("ONC high-priority", "Phansalkar S, Desai AA, Bell D, et al. High-priority drug-drug interactions "
         "for use in electronic health records. J Am Med Inform Assoc. 2012;19(5):735-743. "
@@ -62,6 +63,13 @@ Sources, licenses and citations:
 - Chinese approved names for common drugs the WHO list lacks: `indexers/data/zh_drug_names.tsv`, written
   for MedEvidence, CC0 1.0.
 - FDA UNII substance names (synonyms, brand names) and openFDA label set ids: U.S. public domain.
+- VA NDF-RT drug–drug interactions (INTERACTS_WITH severity "critical" / "significant", source "VA NDF-RT"),
+  U.S. Government work by origin: {ndfrt}
+- LabeledIn expert indication annotations of FDA labels (LABELED_FOR; diseases without a Disease Ontology
+  name match are `UMLS:<CUI>`), NCBI public domain notice: Khare R, Li J, Lu Z. LabeledIn: cataloging
+  labeled indications for human drugs. J Biomed Inform. 2014;52:448-56. Label set ids link labels to drugs.
+- TAC 2017 ADR labels (brand → ingredient where the label's text names it; `indexers/data/spl_adr_brands.tsv`).
+  Brands of that set linked to no drug (neither named by their text nor listed by DrugBank): {unmapped}
 """
 
 
@@ -332,27 +340,33 @@ def build(shared_dir: Path, out_dir: Path) -> dict[str, Any]:
     low = [row for row in csv.reader(io.StringIO(low_text)) if len(row) >= 9]
     drugs = _build_drugs(shared_dir, high, low)
     diseases = _build_diseases(shared_dir)
+    additions = extend(shared_dir, drugs, diseases)
+    diseases = sorted([*diseases, *additions.diseases], key=lambda d: d.id)
     classes, class_members, skipped = _build_classes(shared_dir, drugs, low)
     disease_ids = {d.id for d in diseases}
     indications = sorted({Indication(r["drugbank_id"], r["doid_id"], "TREATS" if r["category"] == "DM"
                                      else "PALLIATES")
                           for r in _tsv(shared_dir / "kg/pharmacotherapydb/indications.tsv")
                           if r["category"] in ("DM", "SYM") and r["doid_id"] in disease_ids
-                          and r["drugbank_id"] in drugs.by_id}, key=lambda i: (i.drug_id, i.disease_id))
+                          and r["drugbank_id"] in drugs.by_id} | set(additions.indications),
+                         key=lambda i: (i.drug_id, i.disease_id, i.kind))
     pairs = {(min(r[1], r[3]), max(r[1], r[3]), HIGH) for r in high}
     pairs |= {(min(r[3], r[8]), max(r[3], r[8]), LOW) for r in low}
     interactions = sorted((Interaction(a, b, "high" if src is HIGH else "low", *src)
                            for a, b, src in pairs if a != b), key=lambda i: (i.drug_a, i.drug_b, i.source))
+    interactions = sorted([*interactions, *additions.interactions], key=lambda i: (i.drug_a, i.drug_b, i.source))
     drug_rows = sorted((d.record() for d in drugs.by_id.values()), key=lambda r: r.id)
     tables: dict[str, list[Any]] = {"drugs": drug_rows, "diseases": diseases, "classes": classes,
                                     "class_members": class_members, "indications": indications,
                                     "interactions": interactions}
     (out_dir / "graph").mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"skipped_class_names_in_drug_column": skipped}
+    report: dict[str, Any] = {"skipped_class_names_in_drug_column": skipped, "new_sources": additions.report()}
     for name, rows in tables.items():
         _write_jsonl_gz(out_dir / "graph" / f"{name}.jsonl.gz", rows)
         report[name] = {"rows": len(rows), "bytes": (out_dir / f"graph/{name}.jsonl.gz").stat().st_size}
-    (out_dir / "graph/README.md").write_text(README.format(high=HIGH[1], low=LOW[1]), encoding="utf-8")
+    unmapped = ", ".join(additions.unmapped_labels) or "none"
+    readme = README.format(high=HIGH[1], low=LOW[1], ndfrt=NDFRT[1], unmapped=unmapped)
+    (out_dir / "graph/README.md").write_text(readme, encoding="utf-8")
     zh_names = [n for r in drug_rows for n in r.names_zh] + [n for r in diseases for n in r.names_zh]
     words = sorted({w for w in zh_names if _ZH_OK.match(w) and len(w) >= 2})
     userdict = out_dir / "vocab/medical_userdict.txt"

@@ -46,6 +46,8 @@ _MERGE_EDGES: dict[str, LiteralString] = {
     "MERGE (a)-[e:TREATS]->(b) SET e.source = r.source, e.kv = $kv",
     "PALLIATES": "UNWIND $rows AS r MATCH (a:Drug {id: r.a}) MATCH (b:Disease {id: r.b}) "
     "MERGE (a)-[e:PALLIATES]->(b) SET e.source = r.source, e.kv = $kv",
+    "LABELED_FOR": "UNWIND $rows AS r MATCH (a:Drug {id: r.a}) MATCH (b:Disease {id: r.b}) "
+    "MERGE (a)-[e:LABELED_FOR]->(b) SET e.source = r.source, e.kv = $kv",
     "INTERACTS_WITH": "UNWIND $rows AS r MATCH (a:Drug {id: r.a}) MATCH (b:Drug {id: r.b}) "
     "MERGE (a)-[e:INTERACTS_WITH {source: r.source}]->(b) "
     "SET e.severity = r.severity, e.citation = r.citation, e.kv = $kv",
@@ -59,6 +61,7 @@ _STALE_EDGES: dict[str, LiteralString] = {
     "MEMBER_OF": "MATCH ()-[e:MEMBER_OF]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
     "TREATS": "MATCH ()-[e:TREATS]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
     "PALLIATES": "MATCH ()-[e:PALLIATES]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
+    "LABELED_FOR": "MATCH ()-[e:LABELED_FOR]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
     "INTERACTS_WITH": "MATCH ()-[e:INTERACTS_WITH]->() WHERE e.kv IS NULL OR e.kv <> $kv DELETE e",
 }
 _COUNT: dict[str, LiteralString] = {
@@ -69,6 +72,7 @@ _COUNT: dict[str, LiteralString] = {
     "MEMBER_OF": "MATCH ()-[e:MEMBER_OF]->() RETURN count(e) AS c",
     "TREATS": "MATCH ()-[e:TREATS]->() RETURN count(e) AS c",
     "PALLIATES": "MATCH ()-[e:PALLIATES]->() RETURN count(e) AS c",
+    "LABELED_FOR": "MATCH ()-[e:LABELED_FOR]->() RETURN count(e) AS c",
     "INTERACTS_WITH": "MATCH ()-[e:INTERACTS_WITH]->() RETURN count(e) AS c",
     "DESCRIBED_BY": "MATCH ()-[e:DESCRIBED_BY]->() RETURN count(e) AS c",
     "MENTIONS": "MATCH ()-[e:MENTIONS]->() RETURN count(e) AS c",
@@ -223,6 +227,8 @@ class CypherGraphStore:
                        for i in knowledge.indications if i.kind == "TREATS"],
             "PALLIATES": [{"a": i.drug_id, "b": i.disease_id, "source": i.source}
                           for i in knowledge.indications if i.kind == "PALLIATES"],
+            "LABELED_FOR": [{"a": i.drug_id, "b": i.disease_id, "source": i.source}
+                            for i in knowledge.indications if i.kind == "LABELED_FOR"],
             "INTERACTS_WITH": [{"a": i.drug_a, "b": i.drug_b, "source": i.source, "severity": i.severity,
                                 "citation": i.citation} for i in knowledge.interactions],
         }
