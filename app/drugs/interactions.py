@@ -1,13 +1,19 @@
 """Cited drug–drug interaction checks over a medication list.
 
-Severity scale (one scale, always with its source):
+Severity (always with its source; sources are never blended into one made-up grade):
 
-- ``high``   — listed by the ONC high-priority list (Phansalkar 2012): interruptive alert recommended;
-- ``low``    — listed by the ONC non-interruptive list (Phansalkar 2013): real but should not interrupt;
-- ``label``  — not graded: an FDA label of one drug names the other drug (or its class) in its text;
-- ``null``   — no interaction found in the indexed knowledge (which is not a statement that the pair is safe).
+- ``high``        — ONC high-priority list (Phansalkar 2012): interruptive alert recommended;
+- ``critical``    — VA NDF-RT, graded Critical;
+- ``significant`` — VA NDF-RT, graded Significant;
+- ``low``         — ONC non-interruptive list (Phansalkar 2013): real but should not interrupt;
+- ``label``       — not graded: an FDA label of one drug names the other drug (or its class) in its text;
+- ``null``        — no interaction found in the indexed knowledge (which is not a statement that the pair is safe).
 
-For every pair the evidence is cited as spans: the interaction-table section that lists the pair, and label
+Each pair lists every graded source that states it (``sources``: its own grade, reference and the cited
+table section) and the pair's ``severity`` is the most severe of them (``SEVERITY_ORDER``; ONC high and
+NDF-RT critical rank together, ONC named first), with ``severity_source`` naming whose grade it is.
+
+For every pair the evidence is cited as spans: the interaction-table sections that list the pair, and label
 passages (sentences) of either drug that name the other drug, one of its names or brands, or an ONC class it
 belongs to (class expansion: "MAO inhibitors" in a label matches every listed MAOI).
 """
@@ -21,11 +27,14 @@ from typing import Any
 
 from app.drugs.cards import label_citation
 from app.drugs.catalog import DrugCatalog
-from app.drugs.tables import TABLE_DOC_IDS, listed_partner
+from app.drugs.tables import listed_partner, table_doc_id, table_doc_ids
 from app.model import Document, Section
 
-SEVERITY_ORDER = {"high": 0, "low": 1, "label": 2}
+SEVERITY_ORDER = {"high": 0, "critical": 0, "significant": 1, "low": 2, "label": 3}
+SOURCE_ORDER = {"ONC high-priority": 0, "VA NDF-RT": 1, "ONC non-interruptive": 2}
 SEVERITY_SOURCE = {"high": "ONC high-priority drug–drug interaction list",
+                   "critical": "VA NDF-RT drug–drug interactions, graded Critical",
+                   "significant": "VA NDF-RT drug–drug interactions, graded Significant",
                    "low": "ONC non-interruptive drug–drug interaction list",
                    "label": "FDA drug label text (severity not graded)"}
 NOT_FOUND = "no interaction found in the indexed knowledge"
@@ -56,6 +65,7 @@ def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str
             ids.append(drug_id)
     ids = list(dict.fromkeys(ids))
     display = {drug_id: resolver.drugs[drug_id].name for drug_id in ids}
+    drugbank = {drug_id: resolver.drugs[drug_id].drugbank or drug_id for drug_id in ids}
     named: dict[str, set[str]] = {}  # a lower-case name (or class name) -> the listed drugs it names
     for drug_id in ids:
         names = resolver.names_of(drug_id)
@@ -70,22 +80,27 @@ def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str
     pattern = _names_pattern(named) if named else None
     naming = {doc.id: _naming_sentences(doc, pattern, named, catalog.sentences(doc))
               for docs in labels.values() for doc in docs} if pattern else {}
-    tables = {drug_id: [d for d in (catalog.document(template.format(drug_id)) for template in TABLE_DOC_IDS.values())
+    tables = {drug_id: [d for d in map(catalog.document, table_doc_ids(resolver.drugs[drug_id]))
                         if d is not None] for drug_id in ids} if len(ids) > 1 else {}
     pairs: list[dict[str, Any]] = []
     for a, b in itertools.combinations(ids, 2):
         citations = []
-        pair_facts = facts.get(frozenset((a, b)), [])
+        pair_facts = sorted(facts.get(frozenset((a, b)), []), key=_fact_order)
+        sources = []
         for fact in pair_facts:
-            table = _table_citation(tables, fact, named)
-            citations.append({"kind": "interaction list", "severity": fact["severity"], "source": fact["source"],
-                              "reference": fact["citation"], **(table or {})})
+            table = _table_citation(tables, fact, named, drugbank)
+            cited = {"kind": "interaction list", "severity": fact["severity"], "source": fact["source"],
+                     "reference": fact["citation"], **(table or {})}
+            citations.append(cited)
+            sources.append({"source": fact["source"], "severity": fact["severity"],
+                            "severity_source": SEVERITY_SOURCE.get(str(fact["severity"]), fact["source"]),
+                            "reference": fact["citation"], "citation": table})
         for x, y in ((a, b), (b, a)):
             for doc in labels.get(x, []):
                 for section, start, end in naming[doc.id].get(y, [])[:MAX_LABEL_PASSAGES]:
                     citations.append({"kind": "label passage", "label_of": display[x], "names": display[y],
                                       **label_citation(doc, section, start, end)})
-        severities = sorted({str(f["severity"]) for f in pair_facts}, key=SEVERITY_ORDER.__getitem__)
+        severities = [str(f["severity"]) for f in pair_facts]  # most severe first (_fact_order)
         if not severities and citations:
             severities = ["label"]
         severity: str | None = severities[0] if severities else None
@@ -93,12 +108,18 @@ def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str
             "a": display[a], "b": display[b], "a_id": a, "b_id": b,
             "severity": severity,
             "severity_source": SEVERITY_SOURCE[severity] if severity else None,
+            "sources": sources,
             "summary": _summary(display[a], display[b], pair_facts, citations),
             "citations": citations,
         })
     pairs.sort(key=lambda p: (SEVERITY_ORDER.get(str(p["severity"]), 9), p["a"], p["b"]))
     return {"resolved": resolved, "unresolved": unresolved, "interactions": pairs,
             "severity_scale": SEVERITY_SOURCE, "pairs_checked": len(pairs)}
+
+
+def _fact_order(fact: dict[str, Any]) -> tuple[int, int, str]:
+    """Most severe first; at equal rank, the documented source order (ONC, then NDF-RT)."""
+    return (SEVERITY_ORDER.get(str(fact["severity"]), 9), SOURCE_ORDER.get(str(fact["source"]), 9), str(fact["source"]))
 
 
 def _naming_sentences(doc: Document, pattern: re.Pattern[str], named: dict[str, set[str]],
@@ -120,15 +141,16 @@ def _naming_sentences(doc: Document, pattern: re.Pattern[str], named: dict[str, 
     return {drug_id: [sentences[i] for i in sorted(found)] for drug_id, found in hits.items()}
 
 
-def _table_citation(tables: dict[str, list[Document]], fact: dict[str, Any],
-                    named: dict[str, set[str]]) -> dict[str, Any] | None:
-    """The section of an ONC table document that lists this pair, as a cited span."""
+def _table_citation(tables: dict[str, list[Document]], fact: dict[str, Any], named: dict[str, set[str]],
+                    drugbank: dict[str, str]) -> dict[str, Any] | None:
+    """The section of the fact's own table (ONC high, ONC low or NDF-RT) that lists this pair, as a cited span."""
+    wanted = table_doc_id(str(fact["severity"]), "")
     for owner, other in ((fact["drug_a"], fact["drug_b"]), (fact["drug_b"], fact["drug_a"])):
         for doc in tables.get(owner, []):
-            if doc.metadata.get("severity") != fact["severity"]:
+            if wanted is None or not doc.id.startswith(wanted):
                 continue
             partners = {p.get("name", "").lower() for p in doc.metadata.get("partners", [])
-                        if p.get("drugbank_id") == other}
+                        if p.get("drugbank_id") in (other, drugbank.get(other))}
             for section in doc.sections:
                 partner = listed_partner(section)
                 if partner in partners or other in named.get(partner, ()):
@@ -139,7 +161,7 @@ def _table_citation(tables: dict[str, list[Document]], fact: dict[str, Any],
 def _summary(a: str, b: str, facts: list[dict[str, Any]], citations: list[dict[str, Any]]) -> str:
     if not citations and not facts:
         return NOT_FOUND
-    parts = [f"{f['source']} interaction (severity {f['severity']})" for f in facts]
+    parts = [f"{f['source']} interaction (graded {f['severity']})" for f in facts]
     passages = [c for c in citations if c["kind"] == "label passage"]
     if passages:
         labels = sorted({c["label_of"] for c in passages})

@@ -2,9 +2,14 @@
 
 Indicator from the documented severity scale (``app.drugs.interactions``):
 
-- ``high``  (ONC high-priority list: an interruptive alert is recommended) → ``critical``;
-- ``low``   (ONC non-interruptive list)                                      → ``warning``;
-- ``label`` (an FDA label names the other drug; not graded)                  → ``info``.
+- ``high``        (ONC high-priority list: an interruptive alert is recommended) → ``critical``;
+- ``critical``    (VA NDF-RT, graded Critical)                                   → ``critical``;
+- ``significant`` (VA NDF-RT, graded Significant)                                → ``warning``;
+- ``low``         (ONC non-interruptive list)                                    → ``warning``;
+- ``label``       (an FDA label names the other drug; not graded)                → ``info``.
+
+The card's severity is the pair's most severe source; every source that grades the pair is listed with
+its own grade ("Graded by: ONC high-priority: high; VA NDF-RT: critical").
 
 A pair with no interaction found gets no card.  A medication that could not be identified, or active
 medications that could not be read, get an ``info`` card: silence must never pass for "checked, safe".
@@ -19,9 +24,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-INDICATOR = {"high": "critical", "low": "warning", "label": "info"}
+INDICATOR = {"high": "critical", "critical": "critical", "significant": "warning", "low": "warning", "label": "info"}
 INDICATOR_RANK = {"critical": 0, "warning": 1, "info": 2}
-SEVERITY_PHRASE = {"high": "high-priority interaction", "low": "interaction (non-interruptive)",
+SEVERITY_PHRASE = {"high": "high-priority interaction", "critical": "critical interaction (VA NDF-RT)",
+                   "significant": "significant interaction (VA NDF-RT)", "low": "interaction (non-interruptive)",
                    "label": "named together in a drug label (not graded)"}
 SUMMARY_MAX = 139  # the spec: fewer than 140 characters
 QUOTE_MAX = 400
@@ -66,8 +72,11 @@ def interaction_card(pair: dict[str, Any], roles: dict[str, str], panel_url: str
     names = shorten(f"{a} + {b}", SUMMARY_MAX - len(phrase) - 2)
     citations = pair["citations"][:MAX_CITATIONS]
     role_line = "; ".join(f"**{_md(pair[k])}** ({roles.get(pair[k + '_id'], 'medication')})" for k in ("a", "b"))
-    lines = [f"**{phrase[0].upper() + phrase[1:]}** — {_md(pair['severity_source'])}.", "", role_line, "",
-             "Evidence:", ""]
+    lines = [f"**{phrase[0].upper() + phrase[1:]}** — {_md(pair['severity_source'])}.", "", role_line, ""]
+    graded = pair.get("sources") or []
+    if graded:
+        lines += ["Graded by: " + "; ".join(f"{_md(g['source'])}: {_md(str(g['severity']))}" for g in graded) + ".", ""]
+    lines += ["Evidence:", ""]
     lines += [_cited_line(n, c) for n, c in enumerate(citations, 1)]
     if len(pair["citations"]) > MAX_CITATIONS:
         lines += ["", f"{len(pair['citations']) - MAX_CITATIONS} more cited passage(s) in the MedEvidence panel."]
@@ -83,6 +92,7 @@ def interaction_card(pair: dict[str, Any], roles: dict[str, str], panel_url: str
                    **({"url": first_url} if first_url else {})},
         "overrideReasons": OVERRIDE_REASONS,
         "extension": {"medevidence": {"severity": severity, "severity_source": pair["severity_source"],
+                                      "sources": pair.get("sources", []),
                                       "drug_ids": [pair["a_id"], pair["b_id"]], "citations": pair["citations"]}},
     }
     if panel_url:

@@ -105,6 +105,8 @@ function renderAlerts(alerts, pairsChecked) {
         el("span", { class: "pair" }, `${a.a} + ${a.b}`),
         a.focus ? el("span", { class: "focus" }, " · from the EHR alert") : null),
       el("p", { class: "meta" }, `${a.severity_source} (severity ${a.severity})`),
+      (a.sources || []).length > 1 ? el("p", { class: "meta graded-by" },
+        "Graded by: " + a.sources.map((g) => `${g.source}: ${g.severity}`).join("; ")) : null,
       el("p", { class: "summary" }, a.summary),
       el("details", {}, el("summary", {}, `Cited evidence (${a.citations.length})`),
         el("ol", { class: "evidence" }, citations)));
