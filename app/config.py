@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     )
     prior_recency_weight: float = Field(default=0.005, ge=0, description="Evidence prior: bonus for a new document.")
     prior_half_life_years: float = Field(default=10.0, gt=0, description="Evidence prior: age halving recency bonus.")
+    prior_recommendation_weight: float = Field(
+        default=0.01, ge=0,
+        description="Evidence prior: bonus for a guideline passage that holds a graded recommendation.",
+    )
+    guideline_max_age_years: int = Field(
+        default=5, ge=1, description="A guideline released more than this many years ago is shown with an "
+        "'older than N years' note (a superseded one always with a 'superseded' note).",
+    )
     focus_section_weight: float = Field(
         default=0.3, ge=0, description="Query focus: bonus for a passage under a heading of the kind the question "
         "asks for (symptoms, contraindications…; see focus.py). 0 switches it off.",

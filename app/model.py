@@ -237,6 +237,21 @@ class ChannelRank:
         return {"rank": self.rank, "score": round(self.score, 6)}
 
 
+@dataclass(frozen=True)
+class GuidelineNote:
+    """What a reader must see beside a guideline passage: who issued it and when, the grades of the
+    recommendations the passage holds (as the guideline states them), and a caveat when it is superseded
+    or older than the configured age."""
+
+    developer: str
+    year: int | None
+    grades: tuple[str, ...] = ()
+    caveat: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"developer": self.developer, "year": self.year, "grades": list(self.grades), "caveat": self.caveat}
+
+
 @dataclass
 class Hit:
     """One passage found by a search: the fused score, each channel's rank and score, the evidence prior and
@@ -249,6 +264,7 @@ class Hit:
     prior: float = 1.0
     focus: float = 1.0  # the query-focus factor (retrieval/focus.py)
     similarity: float | None = None
+    guideline: GuidelineNote | None = None  # for a guideline passage (retrieval/guidelines.py)
 
 
 @dataclass(frozen=True)
@@ -270,6 +286,7 @@ class Citation:
     chunk_id: str
     passage_start: int
     passage_end: int
+    guideline: GuidelineNote | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -277,6 +294,7 @@ class Citation:
             "start": self.start, "end": self.end, "quote": self.quote, "source_type": self.source_type,
             "evidence_level": self.evidence_level, "published": self.published, "version": self.version,
             "chunk_id": self.chunk_id, "passage": {"start": self.passage_start, "end": self.passage_end},
+            "guideline": self.guideline.to_json() if self.guideline else None,
         }
 
 

@@ -38,7 +38,7 @@ def build_citations(claims: Sequence[CheckedClaim], evidence: Sequence[Evidence]
             n=n, doc_id=c.doc_id, title=c.title, url=c.url, section=c.section, start=start, end=end,
             quote=c.text[start - c.start : end - c.start], source_type=c.source_type,
             evidence_level=ev.evidence_level, published=c.published, version=c.version, chunk_id=c.chunk_id,
-            passage_start=c.start, passage_end=c.end,
+            passage_start=c.start, passage_end=c.end, guideline=ev.guideline,
         ))
     return citations
 

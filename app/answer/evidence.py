@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.model import Chunk
+from app.model import Chunk, GuidelineNote
 from app.retrieval.fusion import FusedHit, study_design
 
 # Study designs stated in an abstract's metadata, as an evidence level a clinician reads.
@@ -37,9 +37,14 @@ class Evidence:
     channels: dict[str, dict[str, float] | None]
     study_design: str | None = None
     similarity: float | None = None  # the search's cosine of question and passage (the relevance floor)
+    guideline: GuidelineNote | None = None  # a practice guideline's developer, year, grades, caveat
 
     @property
     def evidence_level(self) -> str:
+        if self.guideline is not None:
+            g = self.guideline
+            who = f"clinical practice guideline ({g.developer}{', ' + str(g.year) if g.year else ''})"
+            return f"{who}; recommendation graded {' / '.join(g.grades)}" if g.grades else who
         if self.study_design in _EVIDENCE_LEVELS:
             return _EVIDENCE_LEVELS[self.study_design]
         return _SOURCE_LEVELS.get(self.chunk.source_type, self.chunk.source_type)
@@ -58,6 +63,7 @@ class Evidence:
             "evidence_level": self.evidence_level,
             "study_design": self.study_design,
             "similarity": None if self.similarity is None else round(self.similarity, 6),
+            "guideline": self.guideline.to_json() if self.guideline else None,
         }
 
     @classmethod
@@ -69,7 +75,16 @@ class Evidence:
             channels=data.get("channels") or {},
             study_design=data.get("study_design"),
             similarity=data.get("similarity"),
+            guideline=_guideline_from_json(data.get("guideline")),
         )
+
+
+def _guideline_from_json(data: Any) -> GuidelineNote | None:
+    if not isinstance(data, dict):
+        return None
+    year = data.get("year")
+    return GuidelineNote(str(data.get("developer") or ""), year if isinstance(year, int) else None,
+                         tuple(str(g) for g in data.get("grades") or ()), data.get("caveat"))
 
 
 def number_evidence(hits: Sequence[FusedHit]) -> list[Evidence]:
@@ -79,7 +94,8 @@ def number_evidence(hits: Sequence[FusedHit]) -> list[Evidence]:
         channels: dict[str, dict[str, float] | None] = {
             name: {"rank": float(r.rank), "score": float(r.score)} for name, r in hit.channels.items()
         }
-        out.append(Evidence(n, hit.chunk, hit.score, channels, study_design(hit.chunk), hit.similarity))
+        out.append(Evidence(n, hit.chunk, hit.score, channels, study_design(hit.chunk), hit.similarity,
+                            hit.guideline))
     return out
 
 

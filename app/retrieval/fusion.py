@@ -81,7 +81,8 @@ def study_design(chunk: Chunk) -> str | None:
 class EvidencePrior:
     """Multiplicative re-ranking by source authority, study design and recency.
 
-    ``prior = 1 + source[source_type] + design[study design] + recency_weight · 2^(−age/half_life)``.
+    ``prior = 1 + source[source_type] + design[study design] + recency_weight · 2^(−age/half_life)``
+    ``+ recommendation_weight`` for a guideline passage holding a graded recommendation (``Hit.guideline``).
     The default weights are small: the prior breaks near-ties in favour of labels, guidelines and
     stronger, newer studies; it does not overrule relevance.
     """
@@ -91,6 +92,7 @@ class EvidencePrior:
     recency_weight: float
     half_life_years: float
     today: date
+    recommendation_weight: float = 0.0  # a guideline passage holding a graded recommendation
     # Study design per chunk id (a chunk id names one document version's passage, so it never changes);
     # the patterns cost about 2 ms over a search's 150 candidates.  Cleared when it reaches its bound.
     _designs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
@@ -106,8 +108,10 @@ class EvidencePrior:
         found = self._designs[key] = study_design(chunk)
         return found
 
-    def factor(self, chunk: Chunk) -> float:
+    def factor(self, chunk: Chunk, graded: bool = False) -> float:
         prior = 1.0 + self.source_weights.get(chunk.source_type, 0.0)
+        if graded:
+            prior += self.recommendation_weight
         design = self.design(chunk) if chunk.source_type == "evidence" else None
         if design is not None:
             prior += self.design_weights.get(design, 0.0)
@@ -127,6 +131,6 @@ def _year(published: str | None) -> int | None:
 def apply_prior(hits: Sequence[FusedHit], prior: EvidencePrior) -> list[FusedHit]:
     """Scale each fused score by the prior and re-sort (stable)."""
     for hit in hits:
-        hit.prior = prior.factor(hit.chunk)
+        hit.prior = prior.factor(hit.chunk, hit.guideline is not None and bool(hit.guideline.grades))
         hit.score *= hit.prior
     return sorted(hits, key=lambda h: -h.score)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from app.drugs.catalog import DrugCatalog, local_drug_names
-from app.drugs.tables import TABLE_DOC_IDS
+from app.drugs.tables import table_doc_ids
 from app.errors import FieldError
 from app.model import SOURCE_TYPES, ScoredChunk, SearchFilters
 from app.retrieval.aspects import ASPECT_QUERY_WORDS
@@ -26,6 +26,7 @@ from app.retrieval.focus import apply_focus, query_focus
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
 from app.retrieval.graph_links import LinkMemory
 from app.retrieval.grounding import Grounding, OwnDocuments, ground
+from app.retrieval.guidelines import GuidelineNotes
 from app.retrieval.query import AnalyzedQuery, LinkedEntity, QueryAnalyzer
 from app.retrieval.question import QuestionFocus, QuestionReader
 from app.retrieval.rerank import CrossEncoderReranker
@@ -139,6 +140,7 @@ def hit_json(hit: FusedHit) -> dict[str, Any]:
         "prior": round(hit.prior, 4),
         "focus": round(hit.focus, 4),
         "channels": channels,
+        "guideline": hit.guideline.to_json() if hit.guideline else None,
     }
 
 
@@ -163,11 +165,13 @@ class Searcher:
         self.weights = {"bm25": settings.weight_bm25, "dense": settings.weight_dense, "graph": settings.weight_graph}
         self.prior = (
             EvidencePrior(settings.prior_source_weights, settings.prior_design_weights,
-                          settings.prior_recency_weight, settings.prior_half_life_years, date.today())
+                          settings.prior_recency_weight, settings.prior_half_life_years, date.today(),
+                          settings.prior_recommendation_weight)
             if settings.evidence_prior else None
         )
         self.reranker = (CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth)
                          if settings.reranker_model_path else None)
+        self.guidelines = GuidelineNotes(rt.manifest, settings.guideline_max_age_years)
         self.per_section = settings.max_chunks_per_section
         self.focus_weights = (settings.focus_section_weight, settings.focus_title_weight)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="channel")  # 3 channels + the facts
@@ -213,6 +217,7 @@ class Searcher:
         query_vector = ctx.vector
         ranked: dict[str, Sequence[ScoredChunk]] = {name: f.result() for name, f in futures.items()}
         fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+        self.guidelines.annotate(fused)
         if self.prior is not None:
             fused = apply_prior(fused, self.prior)
         section_focus = query_focus(list(dict.fromkeys((analyzed.english, analyzed.normalized))))
@@ -236,7 +241,7 @@ class Searcher:
         for group in focus.classes:  # a class's own documents are its members' labels
             members = self.catalog.label_ids(group.member_ids) if group.member_ids else {}
             labels[group.id] = sorted({doc for docs in members.values() for doc in docs})
-        tables = {d: [t.format(d) for t in TABLE_DOC_IDS.values()] for d in drug_ids}
+        tables = {d: table_doc_ids(self.catalog.resolver.drugs[d]) for d in drug_ids}
         own = OwnDocuments(labels, tables, self._outline)
         own_hits: list[FusedHit] = []
         own_ids = [d for ids in labels.values() for d in ids]
@@ -248,6 +253,7 @@ class Searcher:
         if grounding.abstention is None and filters is None and result.facts:  # a filtered question keeps to them
             grounding.hits += fact_passages(self.rt, result.facts, grounding.hits)
         grounding.hits = self._current(grounding.hits)
+        self.guidelines.annotate(grounding.hits)
         self._with_similarity(grounding.hits, result.query_vector)
         return grounding
 
