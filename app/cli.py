@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     drug.add_argument("--json", action="store_true", help="print the card as JSON")
     _add_data_dir(drug)
 
+    cover = sub.add_parser("coverage", help="what the indexed knowledge holds, per source and in total")
+    cover.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_data_dir(cover)
+
     inter = sub.add_parser("interactions", help="cited drug-drug interaction check of a medication list")
     inter.add_argument("names", nargs="+", help="two or more medications (any language, brand or generic)")
     inter.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -423,17 +427,49 @@ def cmd_drug(args: argparse.Namespace) -> int:
         print(json.dumps(card, ensure_ascii=False))
         return 0
     names = card["names"]
-    print(f"{card['name']}  ({card['ids']['drugbank']}; UNII {card['ids']['unii'] or '-'})")
+    print(f"{card['name']}  ({card['ids']['drugbank'] or card['id']}; UNII {card['ids']['unii'] or '-'})")
     print(f"  names: {', '.join(names['en'])}; 中文: {', '.join(names['zh']) or '-'}; brands: "
           f"{', '.join(names['brands']) or '-'}")
     print(f"  classes: {', '.join(c['name'] for c in card['classes']) or '-'}")
     for ind in card["indications"]:
         print(f"  indication: {ind['disease']} ({ind['category']}; {ind['source']})")
     for label in card["labels"]:
-        print(f"\n  {label['title']} — set id {label['set_id'] or '-'}, effective {label['effective_date'] or '-'}")
+        print(f"\n  {label['title']} — {label['source']}, set id {label['set_id'] or '-'}, "
+              f"effective {label['effective_date'] or '-'}")
+        if label.get("label_version"):
+            print(f"    version: {label['label_version']}")
+        print(f"    cite: {label['citation'] or label['url'] or label['doc_id']}")
         for sec in label["sections"]:
             snippet = " ".join(sec["quote"].split())[:140]
-            print(f"    [{sec['kind']}] {sec['section']} [{sec['start']}:{sec['end']}] {snippet}")
+            print(f"    [{sec['kind']}] {sec['doc_id']} {sec['section']} [{sec['start']}:{sec['end']}] "
+                  f"v{str(sec['version'])[:12]} {snippet}")
+    print(f"\n  {card['coverage']['summary']}")
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    code, report = _drug_call(args, "coverage", lambda service: service.knowledge_coverage())
+    if code:
+        return code
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    print(f"{'source':14s} {'documents':>9s} {'sections':>9s} {'drugs':>6s}  types / label sections")
+    for row in report["sources"]:
+        types = ", ".join(f"{k} {v:,}" for k, v in sorted(row["source_types"].items()))
+        kinds = ", ".join(f"{k} {v:,}" for k, v in sorted(row["section_kinds"].items()))
+        name = row["source"] + (" (yours)" if row["local"] else "")
+        print(f"{name:14s} {row['documents']:9,d} {row['sections']:9,d} {row['drugs']:6,d}  {types}"
+              f"{'; ' + kinds if kinds else ''}")
+    t = report["totals"]
+    print(f"\ndocuments {t['documents']:,}; drugs known by name {t['drugs_known']:,}; "
+          f"drugs with label text {t['drugs_with_label_text']:,}; "
+          f"drugs with an indication {t['drugs_with_indication']:,}")
+    print("drugs with each label section: " + ", ".join(f"{k} {v:,}" for k, v in t["drugs_with_label_section"].items()))
+    print("indications by source: " + (", ".join(f"{k} {v:,}" for k, v in t["indications_by_source"].items()) or "-"))
+    print("graded interaction pairs: " + (", ".join(f"{k} {v:,}" for k, v in t["graded_interaction_pairs"].items())
+                                          or "-"))
+    print(f"guidelines {t['guidelines']:,}")
     return 0
 
 
@@ -453,6 +489,10 @@ def cmd_interactions(args: argparse.Namespace) -> int:
             severity = pair["severity"] or "none found"
             print(f"\n{pair['a']} + {pair['b']}: {severity}"
                   f"{' (' + pair['severity_source'] + ')' if pair['severity_source'] else ''}\n  {pair['summary']}")
+            for graded in pair.get("sources", []):
+                cited = graded["citation"]
+                where = f"{cited['doc_id']} {cited['section']} [{cited['start']}:{cited['end']}]" if cited else "-"
+                print(f"  graded {graded['severity']} by {graded['source']}: {where}; {graded['reference']}")
             for c in pair["citations"]:
                 where = f"{c['doc_id']} {c['section']} [{c['start']}:{c['end']}]"
                 print(f"  - {where}: \"{' '.join(c['quote'].split())[:160]}\"")
@@ -480,7 +520,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_third_party_loggers()
     args = build_parser().parse_args(argv)
     handlers = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys,
-                "search": cmd_search, "ask": cmd_ask, "drug": cmd_drug, "interactions": cmd_interactions}
+                "search": cmd_search, "ask": cmd_ask, "drug": cmd_drug, "interactions": cmd_interactions,
+                "coverage": cmd_coverage}
     from app.stores.lock import DataDirInUse
 
     try:

@@ -1,4 +1,4 @@
-"""``GET /v1/drugs/{name}`` and ``POST /v1/interactions`` (reader role): the drug assistant."""
+"""``GET /v1/drugs/{name}``, ``GET /v1/coverage`` and ``POST /v1/interactions`` (reader role): the drug assistant."""
 
 from __future__ import annotations
 
@@ -35,6 +35,15 @@ def drug(name: str, drugs: Annotated[DrugService, Depends(service)]) -> dict[str
         raise ApiError(404, "unknown_drug", str(exc), "name") from None
     except DrugRequestError as exc:
         raise ApiError(422, "invalid_request", exc.message, exc.field) from None
+
+
+@router.get("/coverage")
+def coverage(drugs: Annotated[DrugService, Depends(service)]) -> dict[str, Any]:
+    """What the indexed knowledge holds: per source (documents, sections, drugs described, label section kinds;
+    the hospital's own documents under ``local``) and totals (drugs with label text, with each label section
+    kind, with an indication; graded interaction pairs per source; guidelines).  A drug's own coverage is
+    part of its card (``GET /v1/drugs/{name}`` → ``coverage``)."""
+    return drugs.knowledge_coverage()
 
 
 @router.post("/interactions")

@@ -1,14 +1,19 @@
-"""Drug cards: ids, names, classes, indications and the key label sections, each as a cited span."""
+"""Drug cards: ids, names, classes, indications and the key label sections, each as a cited span.
+
+A drug with several labels (a full openFDA label, an NLM-180 extract, a TAC 2017 ADR set, a LabeledIn
+indications section, a hospital's own) shows each on its own, newest first (labels without a date last),
+never merged into one text; the card ends with what the service knows about the drug (``coverage``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from app.drugs.catalog import DrugCatalog
+from app.drugs.coverage import Coverage, source_of
 from app.drugs.sections import CARD_ORDER, section_kind
 from app.model import Document, Section
 
-CATEGORY = {"TREATS": "disease-modifying", "PALLIATES": "symptomatic"}
+CATEGORY = {"TREATS": "disease-modifying", "PALLIATES": "symptomatic", "LABELED_FOR": "labeled indication"}
 
 
 def label_citation(doc: Document, section: Section, start: int | None = None, end: int | None = None) -> dict[str, Any]:
@@ -23,7 +28,16 @@ def label_citation(doc: Document, section: Section, start: int | None = None, en
     }
 
 
-def drug_card(catalog: DrugCatalog, drug_id: str) -> dict[str, Any]:
+def newest_first(labels: list[Document]) -> list[Document]:
+    """Labels by effective (or published) date, newest first; undated ones after, in id order."""
+    def date(doc: Document) -> str:
+        return str(doc.metadata.get("effective_date") or doc.published or "")
+
+    dated = sorted((d for d in labels if date(d)), key=lambda d: (date(d), d.id), reverse=True)
+    return dated + sorted((d for d in labels if not date(d)), key=lambda d: d.id)
+
+
+def drug_card(catalog: DrugCatalog, drug_id: str, coverage: Coverage | None = None) -> dict[str, Any]:
     resolver = catalog.resolver
     drug = resolver.drugs[drug_id]
     diseases = {d.id: d for d in catalog.knowledge.diseases}
@@ -34,16 +48,18 @@ def drug_card(catalog: DrugCatalog, drug_id: str) -> dict[str, Any]:
         for i in catalog.knowledge.indications if i.drug_id == drug_id
     ]
     labels = []
-    for doc in catalog.labels_of([drug_id])[drug_id]:
+    documents = newest_first(catalog.labels_of([drug_id])[drug_id])
+    for doc in documents:
         sections: dict[str, list[dict[str, Any]]] = {kind: [] for kind in CARD_ORDER}
         for section in doc.sections:
             kind = section_kind(section.heading)
             if kind is not None:
                 sections[kind].append({"kind": kind, **label_citation(doc, section)})
         labels.append({
-            "doc_id": doc.id, "title": doc.title, "set_id": doc.metadata.get("set_id"),
+            "doc_id": doc.id, "title": doc.title, "source": source_of(doc), "set_id": doc.metadata.get("set_id"),
             "effective_date": doc.metadata.get("effective_date") or doc.published, "url": doc.url,
             "version": doc.version, "citation": doc.metadata.get("citation"),
+            "label_version": doc.metadata.get("label_version"),
             "sections": [s for kind in CARD_ORDER for s in sections[kind]],
         })
     return {
@@ -57,4 +73,5 @@ def drug_card(catalog: DrugCatalog, drug_id: str) -> dict[str, Any]:
         "sources": sorted({"DrugBank vocabulary (ids, names)", *(i["source"] for i in indications),
                            *(c["source"] for c in catalog.classes_of.get(drug_id, [])),
                            *(["FDA drug labels (DailyMed / openFDA)"] if labels else [])}),
+        "coverage": (coverage or Coverage(catalog)).drug(drug_id, documents),
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.drugs.cards import drug_card
 from app.drugs.catalog import DrugCatalog
+from app.drugs.coverage import Coverage
 from app.drugs.interactions import MAX_DRUGS, check_interactions
 from app.errors import FieldError
 from app.runtime import Runtime
@@ -32,6 +33,7 @@ class DrugService:
         built once per process; the service then leaves closing it to its owner."""
         self._owns_catalog = catalog is None
         self.catalog = catalog or DrugCatalog(rt)
+        self.coverage = Coverage(self.catalog)
 
     def warm_up(self) -> None:
         """Build the name resolver now (about a second), not on the first request."""
@@ -48,7 +50,12 @@ class DrugService:
                 names = ", ".join(self.catalog.resolver.drugs[d].name for d in result.drug_ids)
                 raise UnknownDrug(name, (names,))
             raise UnknownDrug(name, result.suggestions)
-        return {"query": name, "matched_by": result.matched_by, **drug_card(self.catalog, result.drug_ids[0])}
+        return {"query": name, "matched_by": result.matched_by,
+                **drug_card(self.catalog, result.drug_ids[0], self.coverage)}
+
+    def knowledge_coverage(self) -> dict[str, Any]:
+        """What the indexed knowledge holds, per source, with totals (cached per index generation)."""
+        return self.coverage.knowledge()
 
     def interactions(self, medications: list[str]) -> dict[str, Any]:
         if len(medications) < 2:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,11 @@ class Manifest:
     def documents_of_type(self, source_type: str) -> list[Document]:
         rows = self._db.execute("SELECT body FROM documents WHERE source_type = ? ORDER BY doc_id", (source_type,))
         return [decode_document(r[0]) for r in rows]
+
+    def iter_documents(self) -> Iterator[Document]:
+        """Every stored document version, in id order (decoded one at a time)."""
+        for row in self._db.execute("SELECT body FROM documents ORDER BY doc_id"):
+            yield decode_document(row[0])
 
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
         if doc_ids is None:

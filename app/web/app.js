@@ -70,6 +70,15 @@ function whyRetrieved(channels) {
   return parts.length ? `why retrieved: ${parts.join(", ")}` : "";
 }
 
+function guidelineNote(g) {
+  if (!g) return null;
+  const who = `${g.developer}${g.year ? `, ${g.year}` : ""}`;
+  return el("div", { class: "guideline-note" },
+    el("span", {}, `Guideline: ${who}`),
+    g.grades.length ? el("span", { class: "grade" }, `graded ${g.grades.join(" / ")}`) : null,
+    g.caveat ? el("span", { class: "caveat", role: "note" }, `⚠ ${g.caveat}`) : null);
+}
+
 function renderEvidence(list) {
   const ol = $("#evidence");
   ol.replaceChildren();
@@ -85,6 +94,7 @@ function renderEvidence(list) {
         ev.published ? el("span", {}, ev.published) : null,
         el("span", {}, ev.evidence_level),
         sourceLink(ev)),
+      guidelineNote(ev.guideline),
       passage,
       el("div", { class: "why" }, whyRetrieved(ev.channels)));
     evidenceByN.set(ev.n, { ev, card, passage });
@@ -280,9 +290,11 @@ $("#drug-form").addEventListener("submit", async (ev) => {
     el("h3", {}, `${card.name} · ${card.ids.drugbank}${card.ids.unii ? ` · UNII ${card.ids.unii}` : ""}`),
     el("p", { class: "meta" }, `names: ${card.names.en.join(", ")}; 中文: ${card.names.zh.join("、") || "—"}; brands: ${card.names.brands.join(", ") || "—"}`),
     el("p", { class: "meta" }, `classes: ${card.classes.map((c) => c.name).join(", ") || "—"}`),
+    el("p", { class: "coverage", role: "note" }, card.coverage.summary),
     el("p", { class: "meta" }, `indications: ${card.indications.map((i) => `${i.disease} (${i.category})`).join("; ") || "—"}`),
     card.labels.map((label) => el("details", {},
-      el("summary", {}, `${label.title}${label.effective_date ? ` — effective ${label.effective_date}` : ""}`),
+      el("summary", {}, `${label.title} [${label.source}]${label.effective_date ? ` — effective ${label.effective_date}` : ""}` +
+        `${label.label_version ? ` — ${label.label_version}` : ""}`),
       label.sections.map((s) => el("details", {}, el("summary", {}, `${s.kind.replace("_", " ")}: ${s.section}`), citationBlock(s)))))));
 });
 
@@ -302,7 +314,9 @@ $("#interactions-form").addEventListener("submit", async (ev) => {
     const sev = p.severity || "none";
     return el("tr", { class: `sev-${sev}` },
       el("td", {}, `${p.a} + ${p.b}`),
-      el("td", {}, el("span", { class: `sev ${sev}` }, p.severity || "none found"), el("br"), el("small", {}, p.severity_source || "")),
+      el("td", {}, el("span", { class: `sev ${sev}` }, p.severity || "none found"), el("br"), el("small", {}, p.severity_source || ""),
+        ...(p.sources || []).length > 1 ? [el("br"), el("small", { class: "graded-by" },
+          "Graded by: " + p.sources.map((g) => `${g.source}: ${g.severity}`).join("; "))] : []),
       el("td", {}, el("details", {}, el("summary", {}, p.summary), p.citations.map((c) =>
         c.quote ? citationBlock(c) : el("blockquote", {}, `${c.source}: ${c.reference}`)))));
   });
