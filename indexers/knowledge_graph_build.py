@@ -69,7 +69,8 @@ Sources, licenses and citations:
   name match are `UMLS:<CUI>`), NCBI public domain notice: Khare R, Li J, Lu Z. LabeledIn: cataloging
   labeled indications for human drugs. J Biomed Inform. 2014;52:448-56. Label set ids link labels to drugs.
 - TAC 2017 ADR labels (brand → ingredient where the label's text names it; `indexers/data/spl_adr_brands.tsv`).
-  Brands of that set linked to no drug (neither named by their text nor listed by DrugBank): {unmapped}
+  Labels linked to no drug (ADR brands neither named by their text nor listed by DrugBank; LabeledIn labels
+  without an ingredient name): {unmapped}
 """
 
 
@@ -341,6 +342,10 @@ def build(shared_dir: Path, out_dir: Path) -> dict[str, Any]:
     drugs = _build_drugs(shared_dir, high, low)
     diseases = _build_diseases(shared_dir)
     additions = extend(shared_dir, drugs, diseases)
+    for english, chinese in read_zh_supplement(ZH_SUPPLEMENT):  # again: the new sources added substances
+        found_drug = drugs.find(english)
+        if found_drug is not None:
+            found_drug.add("names_zh", [chinese])
     diseases = sorted([*diseases, *additions.diseases], key=lambda d: d.id)
     classes, class_members, skipped = _build_classes(shared_dir, drugs, low)
     disease_ids = {d.id for d in diseases}

@@ -9,6 +9,7 @@ adds to the drug registry of ``knowledge_graph_build`` what they show, and nothi
 - **LabeledIn** labels: each ingredient (a new one under ``drug:<slug>``) gets the label's set id, so the
   label is linked to it by set id; each expert-annotated indication becomes ``LABELED_FOR`` to a disease
   (a Disease Ontology disease of the same name, else a new ``UMLS:<CUI>`` disease);
+  A label whose ingredient LabeledIn does not name is reported;
 - **TAC 2017 ADR** labels: an ingredient the label's own text names (the reader checks it) is added if
   new and gets the brand; a brand whose ingredient the text does not name is linked only when DrugBank
   lists the brand, and reported otherwise.
@@ -135,6 +136,8 @@ def _labeledin(shared: Path, placer: _Placer, diseases: list[DiseaseRecord], out
             if item.get("cui") and item.get("mention"):
                 wording.setdefault(str(item["cui"]), str(item["mention"]))
         set_id = doc.metadata.get("set_id")
+        if not _ingredients(doc.metadata.get("generic_name")):
+            out.unmapped_labels.append(f"LabeledIn {set_id} ({doc.title.split(' — ')[0]})")
         for ingredient in _ingredients(doc.metadata.get("generic_name")):
             drug = placer.by_name(ingredient, "labeledin")
             if isinstance(set_id, str):

@@ -134,8 +134,12 @@ def test_abbreviation_base_name_and_unknown_chinese_name(read: Callable[[str], Q
     assert [d.name for d in read("what is the dose for vit b12 tabet?").drugs] == ["Cyanocobalamin"]
     insulin = read("How should insulin be stored?")
     assert [d.matched_by for d in insulin.drugs] == ["base name"] and insulin.aspect.name == "storage"
-    focus = read("地西泮过量有什么症状？")  # the graph knows diazepam as 安定 only
-    assert focus.drugs == () and focus.unknown_names == ("地西泮",)
+    assert _drugs(read("地西泮过量有什么症状？")) == [("Diazepam", "linked")]  # 安定 and, now, 地西泮
+    focus = read("度普利尤单抗过量有什么症状？")  # dupilumab: no name of the graph, no passage
+    assert focus.drugs == () and focus.unknown_names == ("度普利尤单抗",)
+    # The segmenter cuts a transliterated name into frequent-looking pieces ("奥马" "珠" "单抗"): joined again.
+    assert read("奥马珠单抗的副作用").unknown_names == ("奥马珠单抗",)
+    assert read("增强抵抗力吃什么好").unknown_names == ()  # an everyday phrase is no drug name
 
 
 def test_a_product_named_only_in_passages_is_the_focus(read: Callable[[str], QuestionFocus]) -> None:

@@ -42,6 +42,9 @@ from app.text.analysis import ENGLISH_STOP_WORDS
 
 COMMON_WORD_ZIPF = 3.5  # a word at least this frequent in English is a common word, not a product name
 RARE_WORD_ZIPF = 2.5  # below this, an unknown word may be a product name
+#: Last characters of Chinese approved drug names (西替利嗪, 阿莫西林, 地西泮, 氯沙坦, 头孢呋辛, 布洛芬, 红霉素,
+#: 度普利尤单抗...).
+DRUG_NAME_ENDINGS = frozenset("嗪林泮仑唑酮胺平汀尔坦辛芬素星韦松醇肽因啶脲抗")
 SUBJECT_SHARE = 1 / 3  # of a question's content words, for a word to be what the question is about
 RARE_NAME_PASSAGES = 2  # a word in at most this many passages may be a product's name (not the knowledge's vocabulary)
 MISSPELLING_CUTOFF = 0.85  # difflib ratio for reading a rare word as a drug name
@@ -361,7 +364,8 @@ class QuestionReader:
         for run in re.findall(r"[\u4e00-\u9fff]{2,}", "".join(masked)):
             kept: list[str] = []
             current = ""
-            for piece in jieba.lcut(run):
+            pieces = jieba.lcut(run)
+            for piece in pieces:
                 common = (piece in self._han_stop or piece in self._glossary
                           or (len(piece) >= 2 and chinese_zipf(piece) >= 3.0))
                 if common:
@@ -372,8 +376,29 @@ class QuestionReader:
                     current += piece
             if current:
                 kept.append(current)
-            out += [k for k in kept if len(k) >= 2 and chinese_zipf(k) < 2.0]
+            found = [k for k in kept if len(k) >= 2 and chinese_zipf(k) < 2.0]
+            for name in self._drug_shaped(pieces):
+                found = [k for k in found if k not in name] + [name]
+            out += list(dict.fromkeys(found))
         return out
+
+    def _drug_shaped(self, pieces: list[str]) -> list[str]:
+        """Transliterated drug names that the segmenter cut into frequent-looking pieces ("西替" + "利嗪",
+        "度" + "普利" + "尤" + "单抗"): pieces that are no stop or glossary word, joined up to the last one that
+        ends the way approved drug names end, when the whole is not a word of Chinese."""
+        names: list[str] = []
+        sequence: list[str] = []
+        for piece in [*pieces, ""]:
+            if piece and piece not in self._han_stop and piece not in self._glossary:
+                sequence.append(piece)
+                continue
+            ends = [i for i, p in enumerate(sequence) if p[-1] in DRUG_NAME_ENDINGS]
+            if ends:
+                name = "".join(sequence[: ends[-1] + 1])
+                if len(name) >= 3 and chinese_zipf(name) < 1.0:
+                    names.append(name)
+            sequence = []
+        return names
 
     def _generic_names(self, resolver: DrugNameResolver) -> GenericNames:
         if self._generics_of is None or self._generics_of[0] is not resolver:
