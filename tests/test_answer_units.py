@@ -260,3 +260,17 @@ def test_polarity_and_numbers() -> None:
     assert contradicts("Aspirin lowers bleeding risk", "Aspirin increases the risk of bleeding.")
     assert not contradicts("华法林增加出血风险", "Aspirin increases the risk of bleeding.")
     assert numbers_in("2 to 5 mg, 1,000 units, 2.5%") == {"2", "5", "1000", "2.5"}
+
+
+def test_a_dangling_lead_in_is_not_a_sentence() -> None:
+    from app.answer.extractive import _sentences
+
+    text = ("Pantoprazole sodium delayed release tablets are indicated for\n\nShort Term Treatment of Erosive "
+            "Esophagitis Associated With GERD\nPantoprazole sodium delayed release tablets are indicated in adults "
+            "for the short term treatment of Erosive Esophagitis.")
+    assert _sentences(text) == [
+        "Short Term Treatment of Erosive Esophagitis Associated With GERD",
+        "Pantoprazole sodium delayed release tablets are indicated in adults for the short term treatment of "
+        "Erosive Esophagitis."]
+    assert _sentences("Side effects may occur if you take\n\nStorage\nKeep it dry.") == ["Storage", "Keep it dry."]
+    assert _sentences("Do not take more than 4 g a day.") == ["Do not take more than 4 g a day."]

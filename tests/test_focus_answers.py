@@ -46,19 +46,30 @@ def test_maximum_dose_leads_with_the_drugs_own_dosing_sentence(asker: Asker) -> 
 
 
 def test_a_drug_without_a_label_gets_the_no_label_abstention(asker: Asker) -> None:
-    answer = asker.ask(AskRequest("Is amoxicillin safe in pregnancy?"))
+    answer = asker.ask(AskRequest("Is cetirizine safe in pregnancy?"))
     assert answer["abstained"] and answer["abstain_case"] == "no_label"
-    assert answer["answer"].startswith("The indexed knowledge has no label for amoxicillin.")
+    assert answer["answer"].startswith("The indexed knowledge has no label for cetirizine.")
     assert answer["citations"] == [] and answer["claims"] == []
-    zh = asker.ask(AskRequest("阿莫西林孕妇可以用吗？"))
-    assert zh["abstain_case"] == "no_label" and zh["answer"].startswith("现有索引知识中没有amoxicillin的药品说明书")
+    zh = asker.ask(AskRequest("西替利嗪孕妇可以用吗？"))
+    assert zh["abstain_case"] == "no_label" and zh["answer"].startswith("现有索引知识中没有")
+    assert zh["citations"] == []
 
 
-def test_a_brand_question_is_answered_about_the_generic_or_says_it_has_no_label(asker: Asker) -> None:
+def test_a_label_that_holds_only_its_indications_says_so(asker: Asker) -> None:
+    # Amoxicillin's only indexed label is its LabeledIn Indications and Usage section.
+    answer = asker.ask(AskRequest("Is amoxicillin safe in pregnancy?"))
+    assert answer["abstained"] and answer["abstain_case"] == "aspect_not_addressed"
+    assert answer["answer"] == ("The indexed labels of amoxicillin do not address pregnancy. They hold these "
+                                "sections: Indications and Usage.")
+    assert answer["citations"] == []
+
+
+def test_a_brand_question_is_answered_about_the_generic_or_says_what_its_labels_hold(asker: Asker) -> None:
     answer = asker.ask(AskRequest("how does valium affect the brain"))
     assert [d["name"] for d in answer["focus"]["drugs"]] == ["Diazepam"]
-    if answer["abstained"]:
-        assert answer["abstain_case"] == "no_label" and "diazepam (valium)" in answer["answer"]
+    if answer["abstained"]:  # its labels hold indications only, and no other passage says how it works
+        assert answer["abstain_case"] == "aspect_not_addressed" and "diazepam (valium)" in answer["answer"]
+        assert "They hold these sections: Indications and Usage" in answer["answer"]
     else:
         assert _about(answer, "diazepam", "valium")
     assert "tumour" not in answer["answer"].lower() and "stroke" not in answer["answer"].lower()
@@ -127,3 +138,23 @@ def test_llm_claim_about_another_drug_is_not_kept(asker: Asker, starter_searcher
     dropped = [c for c in answer["claims"] if not c["supported"]]
     assert [c["text"] for c in kept] == ["Do not take more than 6 caplets in 24 hours."]
     assert dropped and "Aspirin" in dropped[0]["text"]
+
+
+def test_side_effects_lead_with_the_labels_summary_when_it_names_the_drug_by_brand(asker: Asker) -> None:
+    # The ACTEMRA label names tocilizumab mostly in sentences about antibodies; its Adverse Reactions section
+    # opens with the summary, which says "ACTEMRA" only in its title.  The question's generic name must not
+    # decide which sentence of the drug's own label leads.
+    answer = asker.ask(AskRequest("what are the side effects of tocilizumab"))
+    assert not answer["abstained"]
+    assert answer["answer"].startswith("Most common adverse reactions (incidence of at least 5%): upper "
+                                       "respiratory tract infections"), answer["answer"]
+    first = next(c for c in answer["citations"] if c["n"] == int(answer["answer"].split("[", 1)[1].split("]")[0]))
+    assert first["doc_id"] == "spl-adr:actemra" and first["section"] == "Adverse Reactions"
+
+
+def test_a_lead_in_left_open_by_a_heading_is_no_answer(asker: Asker) -> None:
+    answer = asker.ask(AskRequest("what is pantoprazole used for"))
+    assert not answer["abstained"] and _about(answer, "pantoprazole", "protonix")
+    sentences = [s.strip() for s in answer["answer"].split("\n") if s.strip()]
+    assert not any(s.split(" [")[0].rstrip().endswith(("indicated for", "indicated")) for s in sentences)
+    assert "Erosive Esophagitis" in answer["answer"]

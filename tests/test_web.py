@@ -85,12 +85,12 @@ def test_abstention_is_shown_plainly(page: Any, site: str) -> None:
 
 def test_scoped_abstention_names_the_drug_and_its_case(page: Any, site: str) -> None:
     page.goto(site + "/")
-    page.get_by_label("Question (Chinese or English)").fill("Is amoxicillin safe in pregnancy?")
+    page.get_by_label("Question (Chinese or English)").fill("Is cetirizine safe in pregnancy?")
     page.get_by_role("button", name="Ask").click()
     page.wait_for_selector("body[data-answer-state='abstained']", timeout=120_000)
     status = page.locator("#status").inner_text()
-    assert "about Amoxicillin" in status and "no label of this drug is indexed" in status
-    assert "has no label for amoxicillin" in page.locator("#answer").inner_text()
+    assert "about Cetirizine" in status and "no label of this drug is indexed" in status
+    assert "has no label for cetirizine" in page.locator("#answer").inner_text()
     assert page.locator("#related li").count() >= 1  # what the knowledge holds, apart and uncited
     _shot(page, "scoped-abstention.png")
 

@@ -69,8 +69,13 @@ class Candidate:
     n: int
     text: str
     terms: frozenset[str]
-    score: float
+    score: float  # ranks the sentences
     answers_aspect: bool = False  # from the focus drug's own label, under the asked aspect's heading, in its words
+    gate: float | None = None  # decides whether it is relevant at all (the question as asked); None: ``score``
+
+    @property
+    def relevance(self) -> float:
+        return self.score if self.gate is None else self.gate
 
 
 class ExtractiveGenerator:
@@ -107,7 +112,7 @@ class ExtractiveGenerator:
         food_question = bool(focus.drugs) and focus.aspect.name == "interaction" and FOOD_PARTNER.search(
             request.question) is not None
         pair_question = len(focus.subjects()) >= 2 and focus.aspect.name == "interaction"
-        texts: list[tuple[int, str, str, float, bool]] = []
+        texts: list[tuple[int, str, str, float, bool, bool]] = []
         for ev in request.evidence:
             for sentence in _sentences(ev.chunk.text):
                 words = len(sentence.split()) if not _mostly_han(sentence) else len(sentence) // 2
@@ -126,36 +131,58 @@ class ExtractiveGenerator:
                     continue  # "Does X interact with Y?": a sentence about X and Y together
                 texts.append((ev.n, sentence, ev.chunk.section,
                               _aspect_bonus(sentence, ev, focus, request.own_documents),
-                              _answers_aspect(sentence, ev, focus, request.own_documents)))
+                              _answers_aspect(sentence, ev, focus, request.own_documents),
+                              ev.chunk.doc_id in request.own_documents))
         if not texts:
             return []
         question = self.to_english(request.question)
         q_terms = set(self.tokens(question))
         names = {name.lower() for name in request.entities}
-        lexical: list[tuple[float, int, str, frozenset[str], bool]] = []
-        for n, sentence, section, aspect_bonus, answers in texts:
+        # In the one drug's own label every sentence is about it: how a sentence names it (generic or brand)
+        # says nothing about whether it answers, so there the drug's names neither count nor earn a bonus.
+        one_drug = (len(focus.subjects()) == 1 and bool(focus.drugs) and focus.aspect.label_aspect
+                    and focus.aspect.name != "interaction")
+        name_terms = ({t for d in focus.drugs for n in (*d.names, d.surface) for t in self.tokens(n)}
+                      if one_drug else set())
+        own_terms = (q_terms - name_terms) or q_terms
+        # (ranking part, gate part, n, sentence, terms, answers the aspect, from the one drug's own label)
+        lexical: list[tuple[float, float, int, str, frozenset[str], bool, bool]] = []
+        for n, sentence, section, aspect_bonus, answers, own in texts:
             terms = frozenset(self.tokens(sentence))
             context = terms | set(self.tokens(section))
             coverage = len(q_terms & context) / len(q_terms) if q_terms else 0.0
             bonus = 0.05 if any(name in sentence.lower() for name in names) else 0.0
-            lexical.append((0.4 * coverage + bonus + aspect_bonus, n, sentence, terms, answers))
+            gate = 0.4 * coverage + bonus + aspect_bonus
+            unnamed_label = own and one_drug
+            if unnamed_label:
+                coverage = len(own_terms & context) / len(own_terms) if own_terms else 0.0
+                bonus = 0.0
+            lexical.append((0.4 * coverage + bonus + aspect_bonus, gate, n, sentence, terms, answers, unnamed_label))
         # Only the lexically best sentences are embedded (the dense part needs the model).
         lexical.sort(key=lambda item: -item[0])
         shortlist = lexical[: FOCUSED_SHORTLIST if focus.names_a_subject else SHORTLIST]
-        vectors = self.embed([question] + [item[2] for item in shortlist])
-        q_vec, s_vecs = vectors[0], vectors[1:]
-        sims = s_vecs @ q_vec
-        candidates = [Candidate(n, sentence, terms, part + 0.6 * float(sim), answers)
-                      for (part, n, sentence, terms, answers), sim in zip(shortlist, sims, strict=True)]
-        floor = max(MIN_SENTENCE_SCORE, RELATIVE_FLOOR * max(c.score for c in candidates))
+        unnamed = _without_names(question, [n for d in focus.drugs for n in (*d.names, d.surface)]) if one_drug else ""
+        queries = [question, unnamed] if unnamed else [question]
+        vectors = self.embed(queries + [item[3] for item in shortlist])
+        q_vec, s_vecs = vectors[0], vectors[len(queries):]
+        own_vec = vectors[1] if unnamed else q_vec  # the question without the drug's name, for its own label
+        candidates = []
+        for i, (part, gate, n, sentence, terms, answers, unnamed_label) in enumerate(shortlist):
+            as_asked = gate + 0.6 * float(s_vecs[i] @ q_vec)
+            if unnamed_label and unnamed:  # ranked without the drug's name; relevant or not as asked
+                candidates.append(Candidate(n, sentence, terms, part + 0.6 * float(s_vecs[i] @ own_vec), answers,
+                                            as_asked))
+            else:
+                candidates.append(Candidate(n, sentence, terms, as_asked, answers))
+        floor = max(MIN_SENTENCE_SCORE, RELATIVE_FLOOR * max(c.relevance for c in candidates))
         # The lead answers the asked aspect from the drug's own label when such a sentence is in reach.
-        leads = [i for i, c in enumerate(candidates) if c.answers_aspect and c.score >= MIN_SENTENCE_SCORE]
+        leads = [i for i, c in enumerate(candidates) if c.answers_aspect and c.relevance >= MIN_SENTENCE_SCORE]
         picked: list[int] = [max(leads, key=lambda i: candidates[i].score)] if leads else []
         length = sum(len(candidates[i].text) for i in picked)
         while len(picked) < self.max_sentences and length < MAX_ANSWER_CHARS:
             best, best_value = -1, -1.0
             for i, cand in enumerate(candidates):
-                if i in picked or cand.score < floor:
+                if i in picked or cand.relevance < floor:
                     continue
                 redundancy = max((float(s_vecs[i] @ s_vecs[j]) for j in picked), default=0.0)
                 if redundancy > 0.92 or any(_overlap(cand.terms, candidates[j].terms) > 0.8 for j in picked):
@@ -183,7 +210,7 @@ def _sentences(text: str) -> list[str]:
     numbers ("( 5.6 )", "7.1", "4 CONTRAINDICATIONS") trimmed from the start, questions and cross-references
     left out (they answer nothing).  The items of a list whose lead-in does not end its sentence ("… may
     occur if you take • more than 6 caplets") are fragments: the first is kept with its lead-in (one span),
-    the others are left out."""
+    the others are left out.  A lead-in that a heading, not a list, follows is a fragment too, left out."""
     out: list[str] = []
     spans = item_spans(text)
     lead_open = False
@@ -196,11 +223,22 @@ def _sentences(text: str) -> list[str]:
             if lead_open:
                 out.append(text[span.start : spans[i + 1].end])  # the lead-in with its first item
                 continue
+            if _LEAD_IN_OPEN.search(piece):
+                continue  # a lead-in left open by a heading, not a list ("… are indicated for" / "Erosive …")
             out.append(piece)
         elif not lead_open:
             out.append(piece)
     out = [_trim_numbering(s) for s in out]
     return [s for s in out if s and not s.rstrip().endswith(("?", "？")) and not _CROSS_REFERENCE.search(s)]
+
+
+def _without_names(question: str, names: list[str]) -> str:
+    """The question with these names taken out (whole words, case-insensitive); "" when nothing is left."""
+    out = question
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        out = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", out, flags=re.I)
+    out = " ".join(out.split())
+    return out if out != " ".join(question.split()) and len(out.split()) >= 2 else ""
 
 
 def _trim_numbering(sentence: str) -> str:

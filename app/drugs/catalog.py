@@ -63,6 +63,7 @@ class DrugCatalog:
         self._label_ids: dict[str, list[str]] = {}
         self._documents: dict[str, Document | None] = {}
         self._sentences: dict[tuple[str, str], list[tuple[Section, int, int]]] = {}
+        self._described: dict[str, tuple[str, ...]] = {}
         self.classes_of: dict[str, list[dict[str, str]]] = {}
         names = {c.id: c.name for c in self.knowledge.classes}
         for member in self.knowledge.class_members:
@@ -89,6 +90,7 @@ class DrugCatalog:
             self._label_ids.clear()
             self._documents.clear()
             self._sentences.clear()
+            self._described.clear()
             self._cache_generation = generation
         return generation
 
@@ -111,6 +113,15 @@ class DrugCatalog:
             for drug_id in missing:
                 self._label_ids[drug_id] = found.get(drug_id, [])
         return {d: list(self._label_ids[d]) for d in drug_ids}
+
+    def described_drugs(self, doc_id: str) -> tuple[str, ...]:
+        """Every drug a label document is the label of (a combination product's: several); cached."""
+        with self._lock:
+            self._generation()
+            if doc_id not in self._described:
+                links = self.rt.graph.document_links(doc_id)
+                self._described[doc_id] = links.described_drugs if links is not None else ()
+            return self._described[doc_id]
 
     def document(self, doc_id: str) -> Document | None:
         with self._lock:

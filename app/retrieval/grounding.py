@@ -27,7 +27,8 @@ When the knowledge cannot answer about the focus, the answer says exactly why (`
   nothing but the words "The indexed knowledge has no label for amoxicillin.";
 - ``pair_not_addressed``: a question about two drugs together (an interaction) where no passage names both;
 - ``aspect_not_addressed``: its labels are indexed but none of their passages, nor any other passage about it,
-  speaks of the aspect (``Aspect.terms``); the answer lists the sections its labels do hold.
+  speaks of the aspect (``Aspect.terms``); the answer lists the sections its labels do hold.  For an aspect
+  other sources may answer too ("how does Valium work?"), the same words are the fallback when nothing does.
 """
 
 from __future__ import annotations
@@ -198,6 +199,9 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
     if not labels:
         holdings = tuple(dict.fromkeys(h.chunk.title for h in about))[:3]
         fallback = ScopedAbstention("no_label", subject, aspect, holdings, bool(focus.drugs))
+    elif focus.drugs and not aspect.label_aspect and aspect.name not in ("interaction", "information"):
+        # "How does Valium work?" and its labels hold Indications only: if nothing answers, say what they hold.
+        fallback = ScopedAbstention("aspect_not_addressed", subject, aspect, _sections(labels, own))
     return Grounding(focus, ordered[:k], related, own_ids, fallback=fallback)
 
 

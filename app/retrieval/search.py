@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,8 @@ from app.text.validity import text_problem
 CHANNELS = ("bm25", "dense", "graph")
 MAX_K = 100
 OWN_DEPTH = 24  # passages searched within the focus drugs' own documents
+MAX_LEAD_DOCUMENTS = 4  # own labels whose aspect sections' opening passages join the evidence
+MAX_LEADS = 4
 MAX_QUERY_CHARS = 2000
 
 
@@ -249,6 +252,9 @@ class Searcher:
             own_ids += [d for ids in tables.values() for d in ids]
         if own_ids:
             own_hits = self._search_within(result, tuple(own_ids), filters)
+            if (filters is None and focus.drugs and focus.aspects and focus.aspect.label_aspect
+                    and focus.aspect.name != "interaction"):
+                own_hits = self._section_leads([d for ids in labels.values() for d in ids], result, own_hits)
         grounding = ground(focus, result.hits, own_hits, own, k)
         if grounding.abstention is None and filters is None and result.facts:  # a filtered question keeps to them
             grounding.hits += fact_passages(self.rt, result.facts, grounding.hits)
@@ -290,11 +296,39 @@ class Searcher:
         restricted = replace(filters or SearchFilters(), doc_ids=doc_ids)
         words = ASPECT_QUERY_WORDS.get(result.focus.aspect.name, "")
         lexical = self.rt.vectors.search_sparse(
-            self.rt.analyzer.query_vector(f"{result.query.lexical} {words}"), OWN_DEPTH, restricted)
+            self.rt.analyzer.query_vector(f"{own_label_query(result)} {words}"), OWN_DEPTH, restricted)
         ranked: dict[str, Sequence[ScoredChunk]] = {"bm25": lexical}
         if result.query_vector is not None:
             ranked["dense"] = self.rt.vectors.search_dense(result.query_vector, OWN_DEPTH, restricted)
         return weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+
+    def _section_leads(self, doc_ids: Sequence[str], result: SearchResult, own_hits: list[FusedHit]) -> list[FusedHit]:
+        """The opening passage of each own-label section under the asked aspect's heading, first.  A label opens
+        a section with its summary ("Most common adverse reactions (incidence ≥ 5%): …", "… is indicated
+        for …", "The recommended starting dose is …"); a search within the label can miss it when the label
+        names the drug by brand and the question by generic name.  Only labels of the drug alone; not for a
+        filtered question (the filters decide its evidence)."""
+        aspect = result.focus.aspect
+        # Only a label of the drug alone: a combination product's section opens with the combination
+        # ("For patients receiving aliskiren, amlodipine and HCTZ from separate tablets, substitute …").
+        wanted = [d for d in dict.fromkeys(doc_ids)
+                  if len(self.catalog.described_drugs(d)) == 1 and (doc := self.catalog.document(d)) is not None
+                  and any(aspect.section_matches(s.heading) for s in doc.sections)][:MAX_LEAD_DOCUMENTS]
+        if not wanted:
+            return own_hits
+        chunks = self.rt.vectors.get_chunks(sorted(self.rt.manifest.chunk_ids(wanted)))
+        first: dict[tuple[str, str], Any] = {}
+        for chunk in chunks:
+            if aspect.section_matches(chunk.section):
+                key = (chunk.doc_id, chunk.section)
+                if key not in first or chunk.start < first[key].start:
+                    first[key] = chunk
+        found = {h.chunk.chunk_id: h for h in own_hits}
+        top = max((h.score for h in own_hits), default=1.0)
+        ordered = sorted(first.values(), key=lambda c: (wanted.index(c.doc_id), c.start))[:MAX_LEADS]
+        leads = [found.get(c.chunk_id) or FusedHit(c, top) for c in ordered]  # the search's own hit, if it had it
+        lead_ids = {h.chunk.chunk_id for h in leads}
+        return [*leads, *(h for h in own_hits if h.chunk.chunk_id not in lead_ids)]
 
     def _outline(self, doc_id: str) -> tuple[str, tuple[str, ...]] | None:
         doc = self.catalog.document(doc_id)
@@ -304,6 +338,26 @@ class Searcher:
         """In how many indexed passages ``word`` occurs, counted up to ``most`` (one lexical lookup)."""
         vector = self.rt.analyzer.query_vector(word)
         return len(self.rt.vectors.search_sparse(vector, most, None)) if vector.indices else 0
+
+
+def own_label_query(result: SearchResult) -> str:
+    """The lexical query within the focus drugs' own documents.  There every passage is about the drug, so
+    its names tell passages apart only by how a label happens to name it ("tocilizumab" in an antibody
+    sentence, "ACTEMRA" in the list of common adverse reactions): for a one-drug question they are left
+    out and the asked aspect decides (an aspect a label answers: dose, side effects…).  A question about two
+    drugs keeps them (the partner is the point), and so does a general one ("can clots still occur on …?")."""
+    query = result.query.lexical
+    focus = result.focus
+    if (len(focus.subjects()) != 1 or not focus.drugs or not focus.aspects or not focus.aspect.label_aspect
+            or focus.aspect.name == "interaction"):
+        return query
+    stripped = query.lower()
+    for name in sorted({n for d in focus.drugs for n in (*d.names, d.name.lower(), d.surface.lower())},
+                       key=len, reverse=True):
+        if name:
+            stripped = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", stripped)
+    stripped = " ".join(stripped.split())
+    return stripped or query
 
 
 def with_focus_drugs(query: AnalyzedQuery, focus: QuestionFocus) -> AnalyzedQuery:
