@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from app.model import SECTION_SEPARATOR, Document
+from app.model import Document
 from indexers.sources.base import ReadItem, Rejected
 from indexers.sources.ngc_guidelines import (
     clean_markdown,
@@ -22,6 +22,8 @@ from indexers.sources.ngc_guidelines import (
     published_date,
     read_ngc_guidelines,
 )
+from tests.test_sources import section
+from tests.test_sources import split as split_checked
 
 NGC = Path(__file__).parent / "fixtures" / "sources" / "ngc_guidelines"
 BENZODIAZEPINES = (
@@ -29,15 +31,8 @@ BENZODIAZEPINES = (
 )
 
 
-def check_invariants(doc: Document) -> None:
-    """Offsets address the canonical text; section texts joined by "\\n\\n" are the text (as in test_sources)."""
-    texts = [doc.text[s.start : s.end] for s in doc.sections]
-    assert SECTION_SEPARATOR.join(texts) == doc.text
-    assert all(t and t == t.strip() for t in texts)
-    for before, after in zip(doc.sections, doc.sections[1:], strict=False):
-        assert after.start == before.end + len(SECTION_SEPARATOR)
-    for sec, body in zip(doc.sections, doc.to_json()["sections"], strict=True):
-        assert body == {"heading": sec.heading, "text": doc.text[sec.start : sec.end]}
+def check_recommendations(doc: Document) -> None:
+    """Each graded recommendation is a span inside its own section; the metadata is JSON."""
     for rec in doc.metadata["recommendations"]:
         assert 0 <= rec["start"] < rec["end"] <= len(doc.text)
         span = next(s for s in doc.sections if s.heading == rec["section"] and s.start <= rec["start"] < s.end)
@@ -46,15 +41,10 @@ def check_invariants(doc: Document) -> None:
 
 
 def split(items: list[ReadItem]) -> tuple[dict[str, Document], list[Rejected]]:
-    docs = {i.id: i for i in items if isinstance(i, Document)}
-    rejected = [i for i in items if isinstance(i, Rejected)]
+    docs, rejected = split_checked(items)  # offsets and sections (tests/test_sources.py)
     for doc in docs.values():
-        check_invariants(doc)
+        check_recommendations(doc)
     return docs, rejected
-
-
-def section(doc: Document, heading: str, nth: int = 0) -> str:
-    return [doc.section_text(s) for s in doc.sections if s.heading == heading][nth]
 
 
 def read_fixtures() -> dict[str, Document]:

@@ -7,10 +7,12 @@ problem concerns the whole file or folder.  Shared text helpers live here too.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.model import Document
 
@@ -55,6 +57,23 @@ def read_text(path: Path) -> str:
     """A text file as UTF-8 (BOM dropped, undecodable bytes replaced), newlines normalised."""
     raw = path.read_bytes().decode("utf-8-sig", errors="replace")
     return raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def json_object_lines(file: Path) -> Iterator[tuple[int, dict[str, Any]] | Rejected]:
+    """(line number, object) for each non-blank line of a JSON-lines file; a line that is not a JSON object
+    is ``Rejected`` with its number and reading goes on (the file is read as ``read_text`` reads it)."""
+    for number, line in enumerate(read_text(file).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Rejected(str(file), number, f"invalid JSON: {exc.msg}")
+            continue
+        if not isinstance(record, dict):
+            yield Rejected(str(file), number, "expected a JSON object")
+            continue
+        yield number, record
 
 
 def title_case(name: str) -> str:

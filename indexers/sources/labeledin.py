@@ -22,7 +22,6 @@ the annotated XML does (ingredient names then come from the dhimmel table).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from app.model import Document
-from indexers.sources.base import DAILYMED_SETID_URL, ReadItem, Rejected, normalize_lines, read_text
+from indexers.sources.base import (
+    DAILYMED_SETID_URL,
+    ReadItem,
+    Rejected,
+    json_object_lines,
+    normalize_lines,
+    read_text,
+)
 from indexers.sources.interactions import display_name
 
 JSONL = "indications_sections.jsonl"
@@ -236,16 +242,8 @@ def _records(folder: Path, annotated: dict[str, _Annotated]) -> Iterator[tuple[s
     """(file, line, record) per label from the jsonl, or from the annotated XML without it."""
     jsonl = folder / JSONL
     if jsonl.is_file():
-        for number, line in _lines(jsonl):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Rejected(str(jsonl), number, f"invalid JSON: {exc.msg}")
-                continue
-            if not isinstance(record, dict):
-                yield Rejected(str(jsonl), number, "expected a JSON object")
-                continue
-            yield str(jsonl), number, record
+        for item in json_object_lines(jsonl):
+            yield item if isinstance(item, Rejected) else (str(jsonl), item[0], item[1])
         return
     for set_id, label in annotated.items():
         yield str(folder / ANNOTATED), label.line, {"setid": set_id, "study_id": label.study_id}

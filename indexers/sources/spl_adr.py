@@ -18,7 +18,6 @@ split (train/test of the TAC set), label_version, citation.  No set id or date i
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from app.model import Document
-from indexers.sources.base import ReadItem, Rejected, normalize_lines
+from indexers.sources.base import ReadItem, Rejected, json_object_lines, normalize_lines
 
 SECTIONS_FILE = "sections.jsonl"
 BRANDS_FILE = Path(__file__).resolve().parent.parent / "data" / "spl_adr_brands.tsv"
@@ -105,33 +104,26 @@ def read_spl_adr(path: Path, brands: dict[str, BrandIngredients] | None = None) 
         return
     table = read_brand_table() if brands is None else brands
     labels: dict[str, dict[str, Any]] = {}
-    with file.open(encoding="utf-8-sig", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Rejected(str(file), number, f"invalid JSON: {exc.msg}")
-                continue
-            if not isinstance(row, dict):
-                yield Rejected(str(file), number, "expected a JSON object")
-                continue
-            brand, kind, text = row.get("label"), row.get("section"), row.get("text")
-            if not isinstance(brand, str) or not brand.strip() or not isinstance(text, str):
-                yield Rejected(str(file), number, "expected string fields 'label' and 'text'")
-                continue
-            heading = HEADINGS.get(str(kind).strip().lower())
-            if heading is None:
-                yield Rejected(str(file), number, f"unknown section {kind!r}")
-                continue
-            entry = labels.setdefault(brand.strip(), {"sections": {}, "split": row.get("split"), "line": number})
-            if heading in entry["sections"]:
-                yield Rejected(str(file), number, f"{brand}: second {heading} section skipped")
-                continue
-            body = clean_section(text)
-            if body:
-                entry["sections"][heading] = body
+    for item in json_object_lines(file):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, row = item
+        brand, kind, text = row.get("label"), row.get("section"), row.get("text")
+        if not isinstance(brand, str) or not brand.strip() or not isinstance(text, str):
+            yield Rejected(str(file), number, "expected string fields 'label' and 'text'")
+            continue
+        heading = HEADINGS.get(str(kind).strip().lower())
+        if heading is None:
+            yield Rejected(str(file), number, f"unknown section {kind!r}")
+            continue
+        entry = labels.setdefault(brand.strip(), {"sections": {}, "split": row.get("split"), "line": number})
+        if heading in entry["sections"]:
+            yield Rejected(str(file), number, f"{brand}: second {heading} section skipped")
+            continue
+        body = clean_section(text)
+        if body:
+            entry["sections"][heading] = body
     for brand in sorted(labels, key=str.casefold):
         entry = labels[brand]
         if not entry["sections"]:
