@@ -9,9 +9,10 @@
   texts that contain a CJK character at all;
 - matches never overlap: left to right, the longest match at a position wins.
 
-Not matched: English names shorter than 4 characters, inverted ICD-style names ("Cholera,
-unspecified"), "Other ..." catch-alls, a few generic synonyms ("water", "salt"); brand names are
-left out by default (the UNII brand list holds common words such as "choice").
+Not matched: the diseases that only carry label indications (``UMLS:`` ids), English names shorter
+than 4 characters, inverted ICD-style names ("Cholera, unspecified"), "Other ..." catch-alls, a few
+generic synonyms ("water", "salt"); brand names are left out by default (the UNII brand list holds
+common words such as "choice").
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ SALT_WORDS = frozenset({
     "phosphate", "fumarate", "hemifumarate", "gluconate", "carbonate", "erbumine", "medoxomil", "kamedoxomil",
     "cilexetil", "anhydrous", "monohydrate", "trihydrate", "oral", "solution", "injection", "tablets",
 })
+#: Diseases that only carry label indications (LabeledIn's MeSH names: "Disease", "Pain", "Seizures"): never
+#: matched in text — as mentions they linked a fifth of all documents to words, not diseases.
+LABEL_ONLY_DISEASES = ("UMLS:",)
 MIN_EN_CHARS = 4
 MIN_ZH_CHARS = 2
 _FILES: dict[str, Any] = {
@@ -110,6 +114,8 @@ class EntityDictionary:
             for brand in drug.brands:
                 self.by_brand.setdefault(" ".join(_tokens(brand)), []).append(drug.id)
         for disease in knowledge.diseases:
+            if disease.id.startswith(LABEL_ONLY_DISEASES):
+                continue
             names = [(0, disease.name), *((1, n) for n in (*disease.names_en, *disease.names_zh))]
             candidates += [(rank, 1, disease.id, name, "disease") for rank, name in names]
         for _, _, entity_id, name, kind in sorted(candidates):

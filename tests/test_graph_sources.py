@@ -96,3 +96,11 @@ def test_disease_key_undoes_mesh_inversion() -> None:
     assert disease_key("Arthritis, Rheumatoid") == "rheumatoid arthritis"
     assert disease_key("Alzheimer's Disease") == "alzheimer disease"
     assert disease_key("Infections, Bacterial, Gram-Negative") == "infections bacterial gram negative"
+
+
+def test_label_only_diseases_are_never_matched_in_text(knowledge: GraphKnowledge) -> None:
+    umls = {d.id: d for d in knowledge.diseases if d.id.startswith("UMLS:")}
+    assert umls  # LabeledIn's diseases without a Disease Ontology name exist for the indications...
+    dictionary = EntityDictionary(knowledge)
+    text = " ".join(d.name for d in umls.values())
+    assert not any(m.entity_id in umls for m in dictionary.find_mentions(text))  # ...but link no text
