@@ -29,7 +29,7 @@ from app.retrieval.graph_links import LinkMemory
 from app.retrieval.grounding import Grounding, OwnDocuments, ground
 from app.retrieval.guidelines import GuidelineNotes
 from app.retrieval.query import AnalyzedQuery, LinkedEntity, QueryAnalyzer
-from app.retrieval.question import QuestionFocus, QuestionReader
+from app.retrieval.question import QuestionFocus, QuestionReader, names_in
 from app.retrieval.rerank import CrossEncoderReranker
 from app.runtime import Runtime
 from app.stores.vectors import parse_published
@@ -228,6 +228,7 @@ class Searcher:
         labels = ({d.doc_id for d in self.graph_channel.documents(analyzed) if d.described}
                   if section_focus.intents else set())
         fused = apply_focus(fused, section_focus, self.focus_weights[0], self.focus_weights[1], labels)
+        fused = tables_last_unless_asked(fused, focus, analyzed)
         if self.reranker is not None:
             fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
         fused = diversify(fused, self.per_section)
@@ -338,6 +339,27 @@ class Searcher:
         """In how many indexed passages ``word`` occurs, counted up to ``most`` (one lexical lookup)."""
         vector = self.rt.analyzer.query_vector(word)
         return len(self.rt.vectors.search_sparse(vector, most, None)) if vector.indices else 0
+
+
+def tables_last_unless_asked(hits: list[FusedHit], focus: QuestionFocus, query: AnalyzedQuery) -> list[FusedHit]:
+    """Interaction-table passages ("Fentanyl and phenelzine: VA NDF-RT drug–drug interaction, severity …") answer
+    only an interaction question, and a question about a pair only with the passage that names both.  Any other
+    table passage goes after every other passage (kept, in its order): with the ONC and NDF-RT tables, one per
+    drug and list, a question that merely names a drug ("rapid death from illicit fentanyl abuse?") found the
+    drug's table first, and "Fluvoxamine and tizanidine interaction" found tizanidine's other partners."""
+    asked = (focus.aspects and focus.aspect.name == "interaction") or len(query.drug_ids) >= 2
+    subjects = focus.subjects()
+
+    def useful(hit: FusedHit) -> bool:
+        if hit.chunk.source_type != "interaction":
+            return True
+        if not asked:
+            return False
+        text = f"{hit.chunk.section}\n{hit.chunk.text}"
+        return len(subjects) < 2 or all(names_in(text, names) for names in subjects)
+
+    kept = [useful(h) for h in hits]
+    return [h for h, k in zip(hits, kept, strict=True) if k] + [h for h, k in zip(hits, kept, strict=True) if not k]
 
 
 def own_label_query(result: SearchResult) -> str:
