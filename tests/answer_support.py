@@ -55,11 +55,19 @@ class ScriptedGenerator:
             yield GenerationEvent(kind, text)  # type: ignore[arg-type]
 
 
+_NUMBERED_HEADING = re.compile(r"\d+(?:\.\d+)*\s+[A-Z][A-Z ]{3,}\b")
+
+
 def evidence_sentences(request: GenerationRequest) -> list[tuple[int, str]]:
+    """The evidence's prose sentences as a model would quote them: a span that runs over a heading or a list
+    or opens with a numbered heading ("4 CONTRAINDICATIONS Warfarin sodium is contraindicated in: Pregnancy …")
+    is no sentence to quote."""
     out: list[tuple[int, str]] = []
     for ev in request.evidence:
         text = ev.chunk.text
-        out.extend((ev.n, text[s.start : s.end]) for s in sentence_spans(text) if len(text[s.start : s.end]) > 30)
+        spans = [text[s.start : s.end] for s in sentence_spans(text)]
+        out.extend((ev.n, span) for span in spans
+                   if len(span) > 30 and "\n" not in span and not _NUMBERED_HEADING.match(span))
     return out
 
 
