@@ -237,10 +237,6 @@ def _build_drugs(shared: Path, high: list[list[str]], low: list[list[str]]) -> _
                 attach(who, same)
         drugs.alias(who, variants)
         who.add("names_zh", zh_variants(chinese))
-    for english, chinese in read_zh_supplement(ZH_SUPPLEMENT):
-        found_drug = drugs.find(english)
-        if found_drug is not None:
-            found_drug.add("names_zh", [chinese])
     by_unii = {d.unii: d for d in drugs.by_id.values() if d.unii}
     for path in sorted((shared / "labels/openfda").glob("*/*.json")):
         label = json.loads(path.read_text(encoding="utf-8"))
@@ -342,7 +338,7 @@ def build(shared_dir: Path, out_dir: Path) -> dict[str, Any]:
     drugs = _build_drugs(shared_dir, high, low)
     diseases = _build_diseases(shared_dir)
     additions = extend(shared_dir, drugs, diseases)
-    for english, chinese in read_zh_supplement(ZH_SUPPLEMENT):  # again: the new sources added substances
+    for english, chinese in read_zh_supplement(ZH_SUPPLEMENT):  # once every source has added its substances
         found_drug = drugs.find(english)
         if found_drug is not None:
             found_drug.add("names_zh", [chinese])

@@ -62,20 +62,21 @@ class Additions:
                 "unmapped_labels": self.unmapped_labels, "rejected": self.rejected}
 
 
+def _uninverted(name: str) -> str:
+    """MeSH inversion undone: "Arthritis, Rheumatoid" -> "Rheumatoid Arthritis" (one comma, one word after it)."""
+    parts = [p.strip() for p in name.split(",")]
+    return f"{parts[1]} {parts[0]}" if len(parts) == 2 and parts[1] and " " not in parts[1] else name
+
+
 def disease_key(name: str) -> str:
     """How disease names are compared: MeSH inversion undone ("Arthritis, Rheumatoid" -> "rheumatoid
     arthritis"), lower case, letters and digits only."""
-    parts = [p.strip() for p in name.split(",")]
-    if len(parts) == 2 and parts[1] and " " not in parts[1].strip():
-        name = f"{parts[1]} {parts[0]}"
-    return re.sub(r"[^a-z0-9]+", " ", name.lower().replace("'s", "")).strip()
+    return re.sub(r"[^a-z0-9]+", " ", _uninverted(name).lower().replace("'s", "")).strip()
 
 
 def _display(name: str) -> str:
     """"ARTHRITIS, RHEUMATOID" / "arthritis, rheumatoid" -> "Rheumatoid arthritis"."""
-    parts = [p.strip() for p in name.split(",")]
-    if len(parts) == 2 and parts[1] and " " not in parts[1]:
-        name = f"{parts[1]} {parts[0]}"
+    name = _uninverted(name)
     name = name.lower() if name.isupper() or name.islower() else name
     return name[:1].upper() + name[1:]
 

@@ -26,7 +26,7 @@ For a question about a drug (``GenerationRequest.focus``) the answer is written 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,7 +37,7 @@ from app.answer.evidence import CITATION_MARKER, Evidence
 from app.answer.generator import GenerationEvent, GenerationRequest, GeneratorError
 from app.answer.prompt import is_instruction_like
 from app.retrieval.aspects import FOOD_PARTNER, FOOD_TERMS
-from app.retrieval.question import QuestionFocus, names_in
+from app.retrieval.question import QuestionFocus, names_in, without_names
 from app.text.sentences import LIST_BULLET, item_spans
 
 MIN_SENTENCE_SCORE = 0.35
@@ -140,10 +140,8 @@ class ExtractiveGenerator:
         names = {name.lower() for name in request.entities}
         # In the one drug's own label every sentence is about it: how a sentence names it (generic or brand)
         # says nothing about whether it answers, so there the drug's names neither count nor earn a bonus.
-        one_drug = (len(focus.subjects()) == 1 and bool(focus.drugs) and focus.aspect.label_aspect
-                    and focus.aspect.name != "interaction")
-        name_terms = ({t for d in focus.drugs for n in (*d.names, d.surface) for t in self.tokens(n)}
-                      if one_drug else set())
+        one_drug = focus.asks_one_drugs_label
+        name_terms = {t for n in focus.drug_name_forms() for t in self.tokens(n)} if one_drug else set()
         own_terms = (q_terms - name_terms) or q_terms
         # (ranking part, gate part, n, sentence, terms, answers the aspect, from the one drug's own label)
         lexical: list[tuple[float, float, int, str, frozenset[str], bool, bool]] = []
@@ -161,7 +159,7 @@ class ExtractiveGenerator:
         # Only the lexically best sentences are embedded (the dense part needs the model).
         lexical.sort(key=lambda item: -item[0])
         shortlist = lexical[: FOCUSED_SHORTLIST if focus.names_a_subject else SHORTLIST]
-        unnamed = _without_names(question, [n for d in focus.drugs for n in (*d.names, d.surface)]) if one_drug else ""
+        unnamed = _without_names(question, focus.drug_name_forms()) if one_drug else ""
         queries = [question, unnamed] if unnamed else [question]
         vectors = self.embed(queries + [item[3] for item in shortlist])
         q_vec, s_vecs = vectors[0], vectors[len(queries):]
@@ -232,12 +230,9 @@ def _sentences(text: str) -> list[str]:
     return [s for s in out if s and not s.rstrip().endswith(("?", "？")) and not _CROSS_REFERENCE.search(s)]
 
 
-def _without_names(question: str, names: list[str]) -> str:
-    """The question with these names taken out (whole words, case-insensitive); "" when nothing is left."""
-    out = question
-    for name in sorted({n for n in names if n}, key=len, reverse=True):
-        out = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", out, flags=re.I)
-    out = " ".join(out.split())
+def _without_names(question: str, names: Sequence[str]) -> str:
+    """The question without the drug's names, when it named one and at least two words are left; else ""."""
+    out = without_names(question, names)
     return out if out != " ".join(question.split()) and len(out.split()) >= 2 else ""
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from app.drugs.catalog import DrugCatalog
 from app.drugs.sections import CARD_ORDER, section_kind
-from app.drugs.tables import TABLE_DOC_IDS
+from app.drugs.tables import table_doc_ids
 from app.model import Document
 
 LOCAL = "local"
@@ -123,12 +123,10 @@ class Coverage:
         indications = Counter(INDICATION_SOURCES.get(i.kind, i.kind)
                               for i in catalog.knowledge.indications if i.drug_id == drug_id)
         tables = []
-        key = drug.drugbank or drug.id
-        for prefix in dict.fromkeys(t.split(":")[0] for t in TABLE_DOC_IDS.values()):
-            table = catalog.document(f"{prefix}:{key}")
-            if table is not None:
-                tables.append({"source": TABLE_SOURCES.get(prefix, prefix), "doc_id": table.id,
-                               "partners": len(table.metadata.get("partners") or table.sections)})
+        for table in filter(None, map(catalog.document, table_doc_ids(drug))):
+            prefix = table.id.split(":", 1)[0]
+            tables.append({"source": TABLE_SOURCES.get(prefix, prefix), "doc_id": table.id,
+                           "partners": len(table.metadata.get("partners") or table.sections)})
         guidelines = []
         for link in catalog.rt.graph.documents_for([drug_id]):
             guideline = catalog.document(link["doc_id"]) if link.get("source_type") == "guideline" else None

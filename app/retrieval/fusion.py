@@ -115,14 +115,15 @@ class EvidencePrior:
         design = self.design(chunk) if chunk.source_type == "evidence" else None
         if design is not None:
             prior += self.design_weights.get(design, 0.0)
-        year = _year(chunk.published)
+        year = year_of(chunk.published)
         if year is not None and self.recency_weight:
             age = max(0.0, self.today.year - year)
             prior += self.recency_weight * math.pow(2.0, -age / self.half_life_years)
         return prior
 
 
-def _year(published: str | None) -> int | None:
+def year_of(published: str | None) -> int | None:
+    """The year of an ISO date ("2016-03-18", "2016"), or None."""
     if not published or not published[:4].isdigit():
         return None
     return int(published[:4])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.model import Chunk, Document, GuidelineNote, Hit
+from app.retrieval.fusion import year_of
 from app.stores.manifest import Manifest
 
 CACHE_DOCUMENTS = 20_000  # small entries (None for a consumer page): the whole starter knowledge fits
@@ -40,8 +41,8 @@ def facts_of(doc: Document) -> _GuidelineFacts | None:
         return None
     names = [str(d) for d in developer] if isinstance(developer, list) else [str(developer)]
     year = meta.get("year")
-    if not isinstance(year, int) and doc.published and doc.published[:4].isdigit():
-        year = int(doc.published[:4])
+    if not isinstance(year, int):
+        year = year_of(doc.published)
     recommendations = []
     for item in meta.get("recommendations") or []:
         try:
@@ -50,7 +51,7 @@ def facts_of(doc: Document) -> _GuidelineFacts | None:
             continue
         if 0 <= start < end <= len(doc.text) and grade:
             recommendations.append((start, end, grade))
-    return _GuidelineFacts("; ".join(names), year if isinstance(year, int) else None,
+    return _GuidelineFacts("; ".join(names), year,
                            bool(meta.get("superseded")), tuple(sorted(recommendations)))
 
 

@@ -131,6 +131,17 @@ class QuestionFocus:
     def assumed(self) -> tuple[FocusDrug, ...]:
         return tuple(d for d in self.drugs if d.matched_by == "misspelling")
 
+    @property
+    def asks_one_drugs_label(self) -> bool:
+        """One drug, asked for what its label answers (a dose, side effects…), not an interaction: then within
+        its own label every passage is about it, and how a passage names it tells nothing."""
+        return (len(self.subjects()) == 1 and bool(self.drugs) and bool(self.aspects) and self.aspect.label_aspect
+                and self.aspect.name != "interaction")
+
+    def drug_name_forms(self) -> tuple[str, ...]:
+        """Every form the focus drugs' names take: their names, display names and the question's wording."""
+        return tuple(dict.fromkeys(n for d in self.drugs for n in (*d.names, d.name.lower(), d.surface.lower()) if n))
+
     def subjects(self) -> tuple[tuple[str, ...], ...]:
         """The names of each thing the question is about (each drug, each class or named product)."""
         return (*(d.names for d in self.drugs), *(c.names for c in self.classes))
@@ -462,6 +473,13 @@ def _share(word: str, words: Sequence[str], aspect: Aspect) -> float:
 def _beside_a_product_word(word: str, question: str) -> bool:
     beside = rf"\b{re.escape(word)}\s+{_PRODUCT_WORD}\b|\b{_PRODUCT_WORD}\s+(?:of\s+)?{re.escape(word)}\b"
     return re.search(beside, question, re.I) is not None
+
+
+def without_names(text: str, names: Iterable[str]) -> str:
+    """``text`` with these names taken out (whole words, case-insensitive, longest first), spaces collapsed."""
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", text, flags=re.I)
+    return " ".join(text.split())
 
 
 def names_in(text: str, names: Iterable[str]) -> bool:

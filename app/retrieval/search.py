@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ from app.retrieval.graph_links import LinkMemory
 from app.retrieval.grounding import Grounding, OwnDocuments, ground
 from app.retrieval.guidelines import GuidelineNotes
 from app.retrieval.query import AnalyzedQuery, LinkedEntity, QueryAnalyzer
-from app.retrieval.question import QuestionFocus, QuestionReader, names_in
+from app.retrieval.question import QuestionFocus, QuestionReader, names_in, without_names
 from app.retrieval.rerank import CrossEncoderReranker
 from app.runtime import Runtime
 from app.stores.vectors import parse_published
@@ -369,17 +368,9 @@ def own_label_query(result: SearchResult) -> str:
     out and the asked aspect decides (an aspect a label answers: dose, side effects…).  A question about two
     drugs keeps them (the partner is the point), and so does a general one ("can clots still occur on …?")."""
     query = result.query.lexical
-    focus = result.focus
-    if (len(focus.subjects()) != 1 or not focus.drugs or not focus.aspects or not focus.aspect.label_aspect
-            or focus.aspect.name == "interaction"):
+    if not result.focus.asks_one_drugs_label:
         return query
-    stripped = query.lower()
-    for name in sorted({n for d in focus.drugs for n in (*d.names, d.name.lower(), d.surface.lower())},
-                       key=len, reverse=True):
-        if name:
-            stripped = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", stripped)
-    stripped = " ".join(stripped.split())
-    return stripped or query
+    return without_names(query, result.focus.drug_name_forms()) or query
 
 
 def with_focus_drugs(query: AnalyzedQuery, focus: QuestionFocus) -> AnalyzedQuery:
