@@ -215,8 +215,10 @@ def test_depends_on_targets_exist_and_wait_for_the_right_thing() -> None:
     conditions = {s: {t: r["condition"] for t, r in services[s]["depends_on"].items()} for s in ("indexer", "app")}
     assert conditions["indexer"] == {"qdrant": "service_healthy", "neo4j": "service_healthy"}
     assert conditions["app"] == {"indexer": "service_completed_successfully", "qdrant": "service_healthy",
-                                 "neo4j": "service_healthy", "postgres": "service_healthy", "vllm": "service_healthy"}
+                                 "neo4j": "service_healthy", "postgres": "service_healthy", "vllm": "service_healthy",
+                                 "reranker": "service_started"}  # the app answers without it (fused order)
     assert services["app"]["depends_on"]["vllm"]["required"] is False  # only with the gpu profile
+    assert services["app"]["depends_on"]["reranker"]["required"] is False  # only with the rerank profile
 
 
 def test_named_volumes_are_declared_and_used() -> None:
@@ -235,9 +237,9 @@ def test_commands_healthchecks_and_profiles() -> None:
     assert serve[:2] == ["medevidence", "serve"] and serve[serve.index("--host") + 1] == "0.0.0.0"
     probe = " ".join(services["app"]["healthcheck"]["test"])
     assert f"127.0.0.1:{serve[serve.index('--port') + 1]}/readyz" in probe
-    assert all("healthcheck" in services[s] for s in ("qdrant", "neo4j", "postgres", "vllm", "app"))
-    assert [name for name, s in services.items() if s.get("profiles")] == ["vllm"]
-    assert services["vllm"]["profiles"] == ["gpu"]
+    assert all("healthcheck" in services[s] for s in ("qdrant", "neo4j", "postgres", "vllm", "reranker", "app"))
+    assert [name for name, s in services.items() if s.get("profiles")] == ["vllm", "reranker"]
+    assert services["vllm"]["profiles"] == ["gpu"] and services["reranker"]["profiles"] == ["rerank"]
 
 
 def test_vllm_serves_what_the_app_asks_for(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -254,6 +256,25 @@ def test_vllm_serves_what_the_app_asks_for(monkeypatch: pytest.MonkeyPatch) -> N
     assert (url.hostname, str(url.port)) == ("vllm", args["--port"]) and url.path == "/v1"
     assert (app.llm_model, app.llm_api_key) == (args["--served-model-name"], args["--api-key"])
     assert not app.llm_reasoning_implicit_start  # vLLM's reasoning parser splits the reasoning off
+
+
+def test_the_reranker_serves_what_the_app_asks_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rerank profile: vLLM serving a cross-encoder as a pooling model on one GPU, the app pointed at it (with
+    .env.example's examples), and without the profile no reranker at all."""
+    reranker = model(active_examples=True)["services"]["reranker"]
+    args = dict(zip(reranker["command"][::2], reranker["command"][1::2], strict=True))
+    gpus = reranker["deploy"]["resources"]["reservations"]["devices"][0]
+    assert args["--runner"] == "pooling" and args["--model"] == "BAAI/bge-reranker-v2-m3"
+    assert gpus["driver"] == "nvidia" and gpus["device_ids"] == ["0"] and "gpu" in gpus["capabilities"]
+    assert "/health" in " ".join(reranker["healthcheck"]["test"])
+    app = settings_of("app", monkeypatch, active_examples=True)
+    assert app.reranker_url is not None and app.reranker_api_key is not None
+    url = urlsplit(app.reranker_url)
+    assert (url.hostname, str(url.port)) == ("reranker", args["--port"])
+    assert (app.reranker_model, app.reranker_api_key.get_secret_value()) == (args["--served-model-name"],
+                                                                             args["--api-key"])
+    assert app.reranker_model_path is None  # build_reranker refuses both
+    assert settings_of("app", monkeypatch).reranker_url is None  # the default stack: no re-ranking
 
 
 def test_only_real_settings_are_named() -> None:

@@ -216,6 +216,7 @@ class Asker:
             "filters": None if request.filters is None else request.filters.__dict__,
             "evidence": [ev.to_json() for ev in evidence],
             "facts": result.facts,
+            "rerank": result.rerank.to_json() if result.rerank is not None else None,
             "relevance": round(relevance, 4),
             "prompt": messages,
             "raw_output": run.raw,
