@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -27,7 +27,7 @@ ANSWER_NEUTRAL = {
     "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
     "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
     "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks", "max_concurrent_requests",
-    "max_queued_requests",
+    "max_queued_requests", "query_encoder_threads",
 }
 
 
@@ -60,6 +60,17 @@ class Settings(BaseSettings):
         "verified against torch); off or unverifiable: torch.",
     )
     embedding_batch_size: int = Field(default=64, ge=1, description="Texts per encoder batch.")
+    query_encoder_threads: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="Intra-op threads of the ONNX query-encoder session (queries, and claims and sentences at answer "
+        "time), used as given; inter-op 1, sequential execution, idle pool threads sleep instead of spinning. 0: ONNX "
+        "Runtime's default (one per physical core). Default 2, chosen by `python -m benchmarks.search_latency "
+        "--threads-grid` (p50/p95 at 1, 8 and 32 clients): the session runs one query at a time, so under concurrent "
+        "clients its run is a serial section; on a busy 2-core box 2 threads shortened it (4 vs 5 ms) and gave the "
+        "lower p95 at 32 clients than 1. Index-time passage encoding is torch's, with torch's own threads.",
+    )
     chunk_max_tokens: int = Field(default=300, ge=32, description="Upper bound of a chunk, in tokens.")
     chunk_min_tokens: int = Field(
         default=200, ge=1, description="A small tail chunk is folded into the previous one below a quarter of this."
@@ -67,8 +78,11 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(
         default=40, ge=0, description="Tokens of trailing sentences repeated at the start of the next chunk."
     )
-    bm25_k1: float = Field(default=1.5, gt=0, description="BM25 term-frequency saturation.")
-    bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
+    bm25_k1: float = Field(
+        default=0.9, gt=0,
+        description="BM25 term-frequency saturation (0.9 with b 0.4 suit short passages; chosen on BioASQ dev).",
+    )
+    bm25_b: float = Field(default=0.4, ge=0, le=1, description="BM25 length normalisation.")
     qdrant_url: str | None = Field(
         default=None,
         description="Qdrant server URL (e.g. http://qdrant:6333). Unset: embedded qdrant-edge under data_dir.",
@@ -97,6 +111,21 @@ class Settings(BaseSettings):
     dev_mode: bool = Field(
         default=False,
         description="Turn API authentication off for local trials (loopback only; announced loudly at start).",
+    )
+    embedding_languages: tuple[Literal["en", "zh"], ...] = Field(
+        default=("en",), min_length=1,
+        description="Languages the embedding model reads (all-MiniLM-L6-v2: en). The dense channel judges only "
+        "passages in these and embeds a question as asked only in these (else its English rendering). A "
+        "multilingual model (bge-m3, multilingual-e5…) set with MEDEVIDENCE_EMBEDDING_MODEL_PATH: '[\"en\",\"zh\"]'.",
+    )
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex", description="How the channels' lists are fused: 'convex' (weighted sum of min-max scaled "
+        "scores, MEDEVIDENCE_CONVEX_WEIGHTS) or 'rrf' (weighted reciprocal rank, MEDEVIDENCE_WEIGHT_*); see "
+        "app/retrieval/fusion.py for what each is worth on the development sets.",
+    )
+    convex_weights: dict[str, float] = Field(
+        default={"bm25": 0.6, "dense": 0.4, "graph": 0.4},
+        description="Convex fusion: weight per channel (bm25, dense, graph), tuned on BioASQ dev and MedQuAD tune.",
     )
     retrieval_candidates: int = Field(default=50, ge=1, le=1000, description="Hits each channel contributes to fusion.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant (Qdrant's formula).")
@@ -140,10 +169,51 @@ class Settings(BaseSettings):
     )
     reranker_model_path: Path | None = Field(
         default=None,
-        description="Local sentence-transformers CrossEncoder folder; unset: no cross-encoder re-ranking "
-        "(none ships offline).",
+        description="Local sentence-transformers CrossEncoder folder (never downloaded), run on CPU in the app; "
+        "unset: no local cross-encoder (none ships). Not together with reranker_url (docs/deploy.md, Stronger "
+        "models on a GPU).",
     )
-    rerank_depth: int = Field(default=30, ge=1, description="Fused hits the cross-encoder re-scores.")
+    rerank_depth: int = Field(
+        default=30, ge=1, description="Top-N budget of re-ranking: the fused hits the reranker (local cross-encoder or "
+        "server) re-scores; the rest keep their fused order below them."
+    )
+    reranker_url: str | None = Field(
+        default=None,
+        description="Reranking server base URL, e.g. http://reranker:8000: vLLM serving a reranker "
+        "(BAAI/bge-reranker-v2-m3, Qwen3-Reranker) or any Jina/Cohere-compatible rerank API. The app POSTs to "
+        "<url>/v1/rerank (a URL ending in /rerank is used as is). Not together with reranker_model_path. Unset: "
+        "no server.",
+    )
+    reranker_model: str | None = Field(
+        default=None,
+        description="Model name sent to the reranking server (vLLM's --served-model-name); unset: left out of the "
+        "request, and vLLM uses the model it serves.",
+    )
+    reranker_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key the reranking server expects (vLLM --api-key)."
+    )
+    reranker_timeout_s: float = Field(
+        default=2.0, gt=0, le=60,
+        description="Longest wait for the reranking server (to connect, for each read, and for the whole answer); "
+        "past it the search keeps the fused order, flagged in its result and answer trace (rerank.reason "
+        "'timeout').",
+    )
+    reranker_cooldown_s: float = Field(
+        default=30.0, ge=0,
+        description="After a failed server re-ranking, seconds during which the server is not asked (searches keep "
+        "the fused order, flagged 'cooling_down'): a server that is down costs one timeout per cool-down, not one "
+        "per query. 0: ask it every time.",
+    )
+    reranker_threads: int = Field(
+        default=4, ge=0, le=64,
+        description="Torch intra-op threads of the local cross-encoder (reranker_model_path), capped at the CPUs "
+        "the process may run on (its affinity; a container's CPU quota is not seen); 0: torch's own setting, left "
+        "alone (by default one per physical core). Set around its predict only, in the searching thread, and "
+        "restored after. One re-ranking runs at a time (a lock), so its threads do not multiply with concurrent "
+        "requests as per-request encoders' would. Default 4, a judgement rather than a measurement: the heaviest "
+        "per-query CPU step (rerank_depth question-passage pairs of a few hundred tokens) gets several cores, and a "
+        "larger host keeps the others for the channels and other requests. Unused by a reranking server.",
+    )
     llm_url: str | None = Field(
         default=None,
         description="OpenAI-compatible server (vLLM, llama.cpp) base URL, e.g. http://vllm:8000/v1. Unset: the "

@@ -189,6 +189,8 @@ class CachedEmbedder:
         return (encoder or self.model).encode(list(texts))
 
     def _query_encoder(self) -> Any:
+        """The ONNX query encoder, built once: its own session with ``settings.query_encoder_threads`` intra-op
+        threads.  Passages (``encode_keyed``, index time) are embedded by the torch model, with torch's threads."""
         if not self.settings.onnx_query_encoder:
             return None
         model = self.model
@@ -197,7 +199,8 @@ class CachedEmbedder:
                 from app.text.onnx_encoder import OnnxQueryEncoder
 
                 path = Path(self.settings.embedding_model_path or default_model_path())
-                built = OnnxQueryEncoder.try_build(model.st_model, path, self.settings.data_dir / "models", self.dim)
+                built = OnnxQueryEncoder.try_build(model.st_model, path, self.settings.data_dir / "models", self.dim,
+                                                   self.settings.query_encoder_threads)
                 self._onnx = built if built is not None else False
             return self._onnx or None
 

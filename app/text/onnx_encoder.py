@@ -89,16 +89,41 @@ def _own_fast_tokenizer(tokenizer: Any, max_length: int) -> Any:
     return fast
 
 
-class OnnxQueryEncoder:
-    """Encodes queries with ONNX Runtime; built by ``try_build`` only when it matches torch."""
+def session_options(threads: int) -> Any:
+    """ONNX Runtime options of the query encoder: ``threads`` intra-op threads (0: ONNX Runtime's default, one
+    per physical core), one inter-op thread, sequential execution, and intra-op pool threads that sleep rather
+    than spin between runs.
 
-    def __init__(self, onnx_path: Path, tokenizer: Any, max_length: int, dim: int) -> None:
+    A query is one short text (about 4-6 ms on a 2-core box) and the service runs requests side by side: the
+    session runs one query at a time (``OnnxQueryEncoder``'s lock), so a few threads shorten that serial section,
+    while more than the cores compete with the other requests' work, and spinning pool threads would burn a core
+    the rest of the request needs.  The count is ``Settings.query_encoder_threads``, chosen by
+    ``benchmarks/search_latency.py --threads-grid`` (p50/p95 at 1, 8 and 32 concurrent clients)."""
+    import onnxruntime as ort
+
+    if threads < 0:
+        raise ValueError(f"query encoder threads must be >= 0, got {threads}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options
+
+
+class OnnxQueryEncoder:
+    """Encodes queries with ONNX Runtime; built by ``try_build`` only when it matches torch.
+
+    Its own session, apart from index-time passage encoding (torch, with torch's threads): ``threads`` is the
+    session's intra-op thread count (see ``session_options``)."""
+
+    def __init__(self, onnx_path: Path, tokenizer: Any, max_length: int, dim: int, threads: int) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.threads = threads
+        self._session = ort.InferenceSession(str(onnx_path), session_options(threads),
+                                             providers=["CPUExecutionProvider"])
         self._tokenizer = tokenizer
         self._max_length = max_length
         self._fast = _own_fast_tokenizer(tokenizer, max_length)
@@ -122,13 +147,15 @@ class OnnxQueryEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
     @classmethod
-    def try_build(cls, st_model: Any, model_path: Path, cache_dir: Path, dim: int) -> OnnxQueryEncoder | None:
-        """Export (once) and verify against torch; None, with the reason logged, when that fails."""
+    def try_build(cls, st_model: Any, model_path: Path, cache_dir: Path, dim: int,
+                  threads: int) -> OnnxQueryEncoder | None:
+        """Export (once) and verify against torch; None, with the reason logged, when that fails.
+        ``threads``: the session's intra-op threads (``Settings.query_encoder_threads``)."""
         try:
             target = cache_dir / f"query-encoder-{model_fingerprint(model_path)}.onnx"
             if not target.exists():
                 _export(st_model, target)
-            encoder = cls(target, st_model.tokenizer, int(st_model.max_seq_length or 256), dim)
+            encoder = cls(target, st_model.tokenizer, int(st_model.max_seq_length or 256), dim, threads)
             expected = st_model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
             cosine = float(np.min(np.sum(encoder.encode(PROBES) * expected, axis=1)))
             if cosine < MIN_COSINE:
