@@ -345,6 +345,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
 
+    @field_validator("convex_weights")
+    @classmethod
+    def _convex_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {"bm25", "dense", "graph"})
+        if unknown:
+            raise ValueError(f"unknown channel {unknown[0]!r}; channels are bm25, dense and graph")
+        if any(w < 0 for w in value.values()) or not any(w > 0 for w in value.values()):
+            raise ValueError("weights must be >= 0 and at least one > 0")
+        return value
+
     @field_validator("ops_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

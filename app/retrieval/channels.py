@@ -2,6 +2,13 @@
 
 Each channel returns its own ranked chunks with its own scores; fusion happens elsewhere.
 Filters are always pushed down into the vector store's query (never applied afterwards).
+
+Each channel declares the passage languages it can judge (``languages``, None: any) and how its scores are
+floored for convex fusion (``score_floor``).  The dense channel judges only passages in its embedder's
+languages (all-MiniLM-L6-v2: English; its vectors of Chinese text are noise), and embeds the question as asked
+only when the embedder reads its language, else the question's English rendering.  The lexical channel
+searches passages in the question's own language with the question's own words, and English passages with
+its English rendering: the rendering exists to reach English evidence, not to search Chinese evidence.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.model import ScoredChunk, SearchFilters
+from app.retrieval.fusion import ScoreFloor
 from app.retrieval.graph_links import LinkMemory
 from app.retrieval.query import AnalyzedQuery
 from app.stores.graph import GraphStore
@@ -28,6 +36,7 @@ class QueryContext:
 
     query: AnalyzedQuery
     encode: Callable[[str], np.ndarray]
+    encoder_languages: frozenset[str] | None = None  # what the embedder reads (None: any)
     _vector: np.ndarray | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -35,40 +44,91 @@ class QueryContext:
     def vector(self) -> np.ndarray:
         with self._lock:  # channels run concurrently; the first to need the vector computes it
             if self._vector is None:
-                self._vector = self.encode(self.query.dense)
+                self._vector = self.encode(self.query.dense_text(self.encoder_languages))
             return self._vector
 
 
 class Channel(Protocol):
     name: str
+    languages: frozenset[str] | None  # the passage languages it can judge; None: any
+    score_floor: ScoreFloor  # its scores' floor in convex fusion (fusion.py)
 
     def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
         """Up to ``k`` chunks, best first, with this channel's score."""
         ...
 
 
+PASSAGE_LANGUAGES = ("en", "zh")  # what documents are indexed in (``SearchFilters.language``)
+
+
+def in_language(filters: SearchFilters | None, language: str) -> SearchFilters | None:
+    """``filters`` narrowed to passages in ``language``; None when they already ask for another language."""
+    if filters is not None and filters.language is not None and filters.language != language:
+        return None
+    return replace(filters or SearchFilters(), language=language)
+
+
 class LexicalChannel:
-    """BM25: our analyzer's query terms against the sparse vectors (IDF applied by the engine)."""
+    """BM25: our analyzer's query terms against the sparse vectors (IDF applied by the engine).
+
+    An English question searches every passage with its words.  A Chinese or mixed one searches Chinese
+    passages with its own words and English passages with its English rendering; the two lists are merged
+    by score relative to each list's best (BM25 scores of two different queries are not on one scale), the
+    lower list scaled up to the higher one's top."""
 
     name = "bm25"
+    languages: frozenset[str] | None = None
+    score_floor: ScoreFloor = "zero"
 
     def __init__(self, vectors: VectorStore, analyzer: Analyzer) -> None:
         self._vectors = vectors
         self._analyzer = analyzer
 
     def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
-        return self._vectors.search_sparse(self._analyzer.query_vector(ctx.query.lexical), k, filters)
+        query = ctx.query
+        if query.language == "en":
+            return self._vectors.search_sparse(self._analyzer.query_vector(query.lexical), k, filters)
+        lists: list[list[ScoredChunk]] = []
+        for language, text in (("zh", query.lexical_own), ("en", query.lexical_english)):
+            narrowed = in_language(filters, language)
+            vector = self._analyzer.query_vector(text)
+            if narrowed is not None and vector.indices:
+                lists.append(self._vectors.search_sparse(vector, k, narrowed))
+        return merge_by_top([hits for hits in lists if hits], k)
+
+
+def merge_by_top(lists: Sequence[Sequence[ScoredChunk]], k: int) -> list[ScoredChunk]:
+    """One list of up to ``k`` from lists whose scores are on different scales: each list's scores are scaled so
+    that its best equals the best of all; ties keep the order of the lists."""
+    if len(lists) == 1:
+        return list(lists[0][:k])
+    tops = [max((h.score for h in hits), default=0.0) for hits in lists]
+    best = max(tops, default=0.0)
+    merged = [ScoredChunk(h.chunk, h.score * (best / top if top > 0 else 1.0))
+              for hits, top in zip(lists, tops, strict=True) for h in hits]
+    merged.sort(key=lambda h: -h.score)
+    return merged[:k]
 
 
 class DenseChannel:
-    """Cosine similarity of the query embedding to the chunk embeddings."""
+    """Cosine similarity of the query embedding to the chunk embeddings, over the passages in the languages its
+    embedder reads (every passage when it reads them all)."""
 
     name = "dense"
+    score_floor: ScoreFloor = "list_min"
 
-    def __init__(self, vectors: VectorStore) -> None:
+    def __init__(self, vectors: VectorStore, languages: frozenset[str] | None = None) -> None:
         self._vectors = vectors
+        readable = None if languages is None else frozenset(languages) & frozenset(PASSAGE_LANGUAGES)
+        self.languages = None if readable is None or readable == frozenset(PASSAGE_LANGUAGES) else readable
 
     def search(self, ctx: QueryContext, k: int, filters: SearchFilters | None) -> list[ScoredChunk]:
+        if self.languages is not None:
+            if len(self.languages) != 1:  # reads no language passages are indexed in
+                return []
+            filters = in_language(filters, next(iter(self.languages)))
+            if filters is None:
+                return []
         return self._vectors.search_dense(ctx.vector, k, filters)
 
 
@@ -111,6 +171,8 @@ class GraphChannel:
     """
 
     name = "graph"
+    languages: frozenset[str] | None = None
+    score_floor: ScoreFloor = "zero"
 
     def __init__(self, graph: GraphStore, vectors: VectorStore, analyzer: Analyzer, max_documents: int = 40,
                  chunks_per_document: int = 3, generation: Callable[[], str] | None = None,

@@ -61,9 +61,30 @@ class AnalyzedQuery:
         return " ".join(part for part in (self.english, names, original) if part)
 
     @property
+    def lexical_own(self) -> str:
+        """What the lexical channel searches passages in the question's own (non-English) language with: the
+        question's own words, entity names included as written (a Chinese question over Chinese passages)."""
+        return self.normalized
+
+    @property
+    def lexical_english(self) -> str:
+        """What the lexical channel searches English passages with: the English rendering and the entities'
+        English names (for an English question, the same as ``lexical``)."""
+        names = " ".join(dict.fromkeys(n.lower() for e in self.entities for n in (e.name, *e.aliases)))
+        return " ".join(part for part in (self.english, names) if part)
+
+    @property
     def dense(self) -> str:
-        """What the dense channel embeds (an English model): the English rendering."""
+        """What an English-only dense model embeds: the English rendering."""
         return self.english or self.normalized
+
+    def dense_text(self, languages: frozenset[str] | None) -> str:
+        """What a dense model reading ``languages`` (None: any) embeds: the question as asked when the model
+        reads its language(s), else its English rendering."""
+        asked = {"zh", "en"} if self.language == "mixed" else {self.language}
+        if languages is None or asked <= languages:
+            return self.normalized
+        return self.dense
 
     @property
     def drug_ids(self) -> list[str]:

@@ -23,13 +23,21 @@ from app.retrieval.aspects import ASPECT_QUERY_WORDS
 from app.retrieval.channels import Channel, DenseChannel, GraphChannel, LexicalChannel, QueryContext
 from app.retrieval.facts import fact_passages
 from app.retrieval.focus import apply_focus, query_focus
-from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, weighted_rrf
+from app.retrieval.fusion import (
+    EvidencePrior,
+    FusedHit,
+    apply_prior,
+    convex_fusion,
+    credit_blind_channels,
+    diversify,
+    weighted_rrf,
+)
 from app.retrieval.graph_links import LinkMemory
 from app.retrieval.grounding import Grounding, OwnDocuments, ground
 from app.retrieval.guidelines import GuidelineNotes
 from app.retrieval.query import AnalyzedQuery, LinkedEntity, QueryAnalyzer
 from app.retrieval.question import QuestionFocus, QuestionReader, names_in, without_names
-from app.retrieval.rerank import CrossEncoderReranker
+from app.retrieval.rerank import RerankOutcome, build_reranker
 from app.runtime import Runtime
 from app.stores.vectors import parse_published
 from app.text.validity import text_problem
@@ -104,6 +112,7 @@ class SearchResult:
     index_version: str = ""
     query_vector: Any = None  # the dense query embedding (reused by answers' relevance floor)
     focus: QuestionFocus = field(default_factory=QuestionFocus)  # what the question is about (question.py)
+    rerank: RerankOutcome | None = None  # what the reranker did (None: no reranker configured)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +126,7 @@ class SearchResult:
             },
             "facts": self.facts,
             "index_version": self.index_version,
+            "rerank": self.rerank.to_json() if self.rerank is not None else None,
         }
 
 
@@ -162,17 +172,21 @@ class Searcher:
         self.graph_links = LinkMemory(rt.graph, rt.manifest.index_version)
         self.graph_channel = GraphChannel(rt.graph, rt.vectors, rt.analyzer, settings.graph_max_documents,
                                           generation=rt.manifest.index_version, links=self.graph_links)
-        self.channels: list[Channel] = [LexicalChannel(rt.vectors, rt.analyzer), DenseChannel(rt.vectors),
-                                        self.graph_channel]
+        self.encoder_languages = rt.embedder.languages  # the dense channel judges only passages in these
+        self.channels: list[Channel] = [LexicalChannel(rt.vectors, rt.analyzer),
+                                        DenseChannel(rt.vectors, self.encoder_languages), self.graph_channel]
+        # RRF weights: the fusion of the search when MEDEVIDENCE_FUSION=rrf, and always of the search within the
+        # focus drugs' own documents (two channels over a few labels, where ranks are all there is to compare).
         self.weights = {"bm25": settings.weight_bm25, "dense": settings.weight_dense, "graph": settings.weight_graph}
+        self.fusion = settings.fusion
+        self.fusion_weights = dict(settings.convex_weights) if self.fusion == "convex" else self.weights
         self.prior = (
             EvidencePrior(settings.prior_source_weights, settings.prior_design_weights,
                           settings.prior_recency_weight, settings.prior_half_life_years, date.today(),
                           settings.prior_recommendation_weight)
             if settings.evidence_prior else None
         )
-        self.reranker = (CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth)
-                         if settings.reranker_model_path else None)
+        self.reranker = build_reranker(settings)  # a server, a local cross-encoder folder, or None (rerank.py)
         self.guidelines = GuidelineNotes(rt.manifest, settings.guideline_max_age_years)
         self.per_section = settings.max_chunks_per_section
         self.focus_weights = (settings.focus_section_weight, settings.focus_title_weight)
@@ -190,6 +204,8 @@ class Searcher:
     def close(self) -> None:
         self.graph_links.close()
         self.catalog.close()
+        if self.reranker is not None:
+            self.reranker.close()
         self._pool.shutdown(wait=True)
 
     def _timed(self, channel: Channel, ctx: QueryContext, depth: int,
@@ -208,7 +224,7 @@ class Searcher:
         analyzed = self.query_analyzer.analyze(query)
         focus = self.question_reader.read(analyzed)
         analyzed = with_focus_drugs(analyzed, focus)
-        ctx = QueryContext(analyzed, self._encode)
+        ctx = QueryContext(analyzed, self._encode, self.encoder_languages)
         depth = max(self.rt.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(self._timed, c, ctx, depth, filters) for c in self.channels}
         # The graph's facts need only the linked drugs: read them while the channels run.
@@ -218,7 +234,7 @@ class Searcher:
         # leave the GIL (300k chunks, in process: p50 23.4 -> 20.4 ms); the dense channel waits for it.
         query_vector = ctx.vector
         ranked: dict[str, Sequence[ScoredChunk]] = {name: f.result() for name, f in futures.items()}
-        fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+        fused = self.fuse(ranked)
         self.guidelines.annotate(fused)
         if self.prior is not None:
             fused = apply_prior(fused, self.prior)
@@ -228,11 +244,22 @@ class Searcher:
                   if section_focus.intents else set())
         fused = apply_focus(fused, section_focus, self.focus_weights[0], self.focus_weights[1], labels)
         fused = pair_tables_first(fused, focus, analyzed)
-        if self.reranker is not None:
-            fused = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
+        reranked: RerankOutcome | None = None
+        if self.reranker is not None:  # never raises: a failure keeps the fused order, flagged in the outcome
+            reranked = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
+            fused = reranked.hits
         fused = diversify(fused, self.per_section)
         facts = facts_json(interactions.result(), fused[:k]) if interactions is not None else []
-        return SearchResult(analyzed, fused[:k], facts, self.rt.index_version(), query_vector, focus)
+        return SearchResult(analyzed, fused[:k], facts, self.rt.index_version(), query_vector, focus, reranked)
+
+    def fuse(self, ranked: Mapping[str, Sequence[ScoredChunk]]) -> list[FusedHit]:
+        """The channels' lists as one (fusion.py): convex combination or weighted RRF, then the credit of the
+        channels that cannot read a passage's language."""
+        if self.fusion == "convex":
+            fused = convex_fusion(ranked, self.fusion_weights, {c.name: c.score_floor for c in self.channels})
+        else:
+            fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+        return credit_blind_channels(fused, self.fusion_weights, {c.name: c.languages for c in self.channels})
 
     # -- focus-grounded evidence (grounding.py) ---------------------------------------------------------
     def ground(self, result: SearchResult, k: int, filters: SearchFilters | None = None) -> Grounding:

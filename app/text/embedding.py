@@ -24,6 +24,7 @@ from app.config import Settings
 class Embedder(Protocol):
     model_id: str
     dim: int
+    languages: frozenset[str]  # what it can represent: the dense channel judges only passages in these
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
@@ -152,6 +153,7 @@ class CachedEmbedder:
         self.settings = settings
         self.model_id = settings.embedding_model_id
         self.dim = dim
+        self.languages = frozenset(settings.embedding_languages)  # declared: MEDEVIDENCE_EMBEDDING_LANGUAGES
         self.cache = VectorCache(
             settings.embedding_cache_path,
             self.model_id,
