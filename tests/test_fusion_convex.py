@@ -122,3 +122,24 @@ def test_dense_channel_judges_only_passages_its_embedder_reads(store: EdgeVector
     ctx = QueryContext(zh_question(), encode, frozenset({"en", "zh"}))
     assert [h.chunk.doc_id for h in multilingual.search(ctx, 10, None)][0] == "zh-doc"
     assert encoded[-1] == zh_question().normalized  # the question as asked
+
+
+def test_fusion_settings_name_the_bad_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    assert Settings().fusion == "convex" and Settings().embedding_languages == ("en",)
+    monkeypatch.setenv("MEDEVIDENCE_CONVEX_WEIGHTS", '{"bm25": 0.5, "sparse": 0.5}')
+    with pytest.raises(ValidationError, match="convex_weights(.|\n)*unknown channel 'sparse'"):
+        Settings()
+    monkeypatch.setenv("MEDEVIDENCE_CONVEX_WEIGHTS", '{"bm25": 0, "dense": 0}')
+    with pytest.raises(ValidationError, match="convex_weights"):
+        Settings()
+    monkeypatch.delenv("MEDEVIDENCE_CONVEX_WEIGHTS")
+    monkeypatch.setenv("MEDEVIDENCE_FUSION", "borda")
+    with pytest.raises(ValidationError, match="fusion"):
+        Settings()
+    monkeypatch.delenv("MEDEVIDENCE_FUSION")
+    monkeypatch.setenv("MEDEVIDENCE_EMBEDDING_LANGUAGES", '["en", "zh"]')
+    assert Settings().embedding_languages == ("en", "zh")
