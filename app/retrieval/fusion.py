@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -40,17 +40,17 @@ from app.model import ChannelRank, Chunk, Hit, ScoredChunk
 FusedHit = Hit  # a search hit (app/model.py): what fusion, the prior, focus and re-ranking pass along
 
 
-def weighted_rrf(
-    ranked: Mapping[str, Sequence[ScoredChunk]], weights: Mapping[str, float], k: int = 60
-) -> list[FusedHit]:
-    """Fuse ranked lists (channel name → hits, best first) by weighted reciprocal rank.
-
-    A chunk listed twice by one channel counts at its best rank.  Ties keep the order of first
-    appearance, channels taken in the order given, so the result is deterministic.
-    """
+def _fuse(ranked: Mapping[str, Sequence[ScoredChunk]],
+          contribution: Callable[[str, Sequence[ScoredChunk]], Callable[[int, float], float]]) -> list[FusedHit]:
+    """Sum, per chunk, what each channel's list contributes (``contribution(channel, hits)`` gives a function of
+    the 1-based position and the score); each hit keeps every channel's rank and raw score.  A chunk listed
+    twice by one channel counts at its first place.  Ties keep the order of first appearance, channels taken
+    in the order given, so the result is deterministic."""
     fused: dict[str, FusedHit] = {}
     for channel, hits in ranked.items():
-        weight = weights.get(channel, 1.0)
+        if not hits:
+            continue
+        add = contribution(channel, hits)
         for position, hit in enumerate(hits, start=1):
             entry = fused.get(hit.chunk.chunk_id)
             if entry is None:
@@ -58,8 +58,20 @@ def weighted_rrf(
             if channel in entry.channels:
                 continue
             entry.channels[channel] = ChannelRank(position, hit.score)
-            entry.score += weight / (k + position - 1)
+            entry.score += add(position, hit.score)
     return sorted(fused.values(), key=lambda h: -h.score)  # stable: first appearance breaks ties
+
+
+def weighted_rrf(
+    ranked: Mapping[str, Sequence[ScoredChunk]], weights: Mapping[str, float], k: int = 60
+) -> list[FusedHit]:
+    """Fuse ranked lists (channel name → hits, best first) by weighted reciprocal rank (see the module)."""
+
+    def contribution(channel: str, hits: Sequence[ScoredChunk]) -> Callable[[int, float], float]:
+        weight = weights.get(channel, 1.0)
+        return lambda position, score: weight / (k + position - 1)
+
+    return _fuse(ranked, contribution)
 
 
 ScoreFloor = Literal["zero", "list_min"]
@@ -70,26 +82,18 @@ def convex_fusion(ranked: Mapping[str, Sequence[ScoredChunk]], weights: Mapping[
     """Fuse ranked lists by a weighted sum of min-max scaled scores (see the module).
 
     A channel whose list is empty adds nothing; one whose scores are all equal gives each of its passages 1.
-    A chunk listed twice by one channel counts at its best (first) place.  Ties keep the order of first
-    appearance, channels taken in the order given.
     """
-    fused: dict[str, FusedHit] = {}
-    for channel, hits in ranked.items():
-        if not hits:
-            continue
+
+    def contribution(channel: str, hits: Sequence[ScoredChunk]) -> Callable[[int, float], float]:
         weight = weights.get(channel, 1.0)
         top = max(h.score for h in hits)
         floor = 0.0 if floors.get(channel, "zero") == "zero" else min(h.score for h in hits)
         span = top - floor
-        for position, hit in enumerate(hits, start=1):
-            entry = fused.get(hit.chunk.chunk_id)
-            if entry is None:
-                entry = fused[hit.chunk.chunk_id] = FusedHit(hit.chunk, 0.0)
-            if channel in entry.channels:
-                continue
-            entry.channels[channel] = ChannelRank(position, hit.score)
-            entry.score += weight * (max(0.0, (hit.score - floor) / span) if span > 0 else 1.0)
-    return sorted(fused.values(), key=lambda h: -h.score)
+        if span <= 0:
+            return lambda position, score: weight
+        return lambda position, score: weight * max(0.0, (score - floor) / span)
+
+    return _fuse(ranked, contribution)
 
 
 def credit_blind_channels(hits: Sequence[FusedHit], weights: Mapping[str, float],
