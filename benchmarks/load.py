@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.search_client import post_search
 from tests.http_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,23 +67,17 @@ QUERIES: tuple[str, ...] = (
 
 async def _client(client: Any, url: str, offset: int, stop_at: float, latencies: list[float],
                   errors: Counter[str]) -> None:
-    import httpx
 
     i = offset
     while time.perf_counter() < stop_at:
         query = QUERIES[i % len(QUERIES)]
         i += 1
         started = time.perf_counter()
-        try:
-            response = await client.post(url, json={"query": query, "k": 10})
-            ok = response.status_code == 200 and isinstance(response.json().get("hits"), list)
-            kind = "" if ok else f"HTTP {response.status_code}"
-        except (httpx.HTTPError, ValueError) as exc:
-            kind = type(exc).__name__
+        kind, response = await post_search(client, url, query)
         elapsed_ms = (time.perf_counter() - started) * 1000
         if kind:
             errors[kind] += 1
-            if kind == "HTTP 503":  # overloaded: a client that honours Retry-After comes back later
+            if kind == "HTTP 503" and response is not None:  # overloaded: a client honouring Retry-After waits
                 await asyncio.sleep(float(response.headers.get("retry-after", "1")))
         else:
             latencies.append(elapsed_ms)

@@ -54,6 +54,7 @@ from app.config import Settings
 from app.runtime import Runtime
 from app.text.embedding import CachedEmbedder
 from benchmarks.retrieval_eval import ensure_index
+from benchmarks.search_client import post_search
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELS = (1, 8, 32)  # concurrent clients
@@ -125,14 +126,7 @@ def measure_search(rt: Runtime, settings: Settings, queries: list[str], searcher
                 break
         except httpx.TransportError:
             time.sleep(0.2)
-    http_ms = []
-    with httpx.Client(timeout=30) as client:
-        client.post(f"{base}/v1/search", json={"query": "warmup", "k": 10})
-        for query in queries:
-            started = time.perf_counter()
-            response = client.post(f"{base}/v1/search", json={"query": query, "k": 10})
-            http_ms.append((time.perf_counter() - started) * 1000)
-            response.raise_for_status()
+    http_ms = _http_single(base, queries)
     server.should_exit = True
     thread.join(timeout=30)
     return {"chunks": rt.vectors.count(), "query_embedding": _percentiles(encode_ms),
@@ -161,7 +155,6 @@ class Plan:
 
 async def _client(client: Any, url: str, queries: Sequence[str], offset: int, budget: list[int], stop_at: float,
                   latencies: list[float], errors: Counter[str]) -> None:
-    import httpx
 
     i = offset
     while budget[0] > 0 and time.perf_counter() < stop_at:
@@ -169,12 +162,7 @@ async def _client(client: Any, url: str, queries: Sequence[str], offset: int, bu
         query = queries[i % len(queries)]
         i += 1
         started = time.perf_counter()
-        try:
-            response = await client.post(url, json={"query": query, "k": 10})
-            ok = response.status_code == 200 and isinstance(response.json().get("hits"), list)
-            kind = "" if ok else f"HTTP {response.status_code}"
-        except (httpx.HTTPError, ValueError) as exc:
-            kind = type(exc).__name__
+        kind, _ = await post_search(client, url, query)
         if kind:
             errors[kind] += 1
         else:
