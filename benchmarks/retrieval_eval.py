@@ -650,8 +650,9 @@ def evaluate_set(evalset: EvalSet, spec: SetSpec, corpus: Corpus, bm25s: Sequenc
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--sets", default=",".join(DEFAULT_SETS),
-                        help=f"comma-separated set names, of {', '.join(SETS)}")
+    parser.add_argument("--sets", default=None,
+                        help=f"comma-separated set names, of {', '.join(SETS)} (default: {', '.join(DEFAULT_SETS)}; "
+                        "a default set whose data the shared folder lacks is skipped, with a warning)")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_EVAL_DIR,
                         help="the system's data dir for the starter-knowledge sets (indexed if needed)")
@@ -669,10 +670,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli-module", default="app.cli", help=argparse.SUPPRESS)  # development stubs only
     args = parser.parse_args(argv)
     k = args.k
-    unknown = [n for n in args.sets.split(",") if n.strip() and n.strip() not in SETS]
+    names = [n.strip() for n in (args.sets or ",".join(DEFAULT_SETS)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETS]
     if unknown:
         parser.error(f"--sets: unknown set {unknown[0]!r}; one of {', '.join(SETS)}")
-    specs = [SETS[n.strip()] for n in args.sets.split(",") if n.strip()]
+    specs = [SETS[n] for n in names]
+    skipped = []
+    if args.sets is None:  # the default sets: those whose data is missing here are skipped, not an error
+        skipped = [s.name for s in specs if s.own_corpus and not (args.shared_dir / s.corpus).is_dir()]
+        for name in skipped:
+            print(f"warning: {name} skipped: no {args.shared_dir / SETS[name].corpus} (pass --shared-dir)",
+                  file=sys.stderr)
+        specs = [s for s in specs if s.name not in skipped]
 
     from app.config import Settings
     from app.text.analysis import Analyzer
@@ -690,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
             "chunking": settings.chunking_signature(),
             "rrf_k": RRF_K,
             "fusion_depth": FUSION_DEPTH,
+            "skipped_sets": skipped,
             "corpora": {},
         },
         "sets": {},
