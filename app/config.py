@@ -204,6 +204,12 @@ class Settings(BaseSettings):
         "the fused order, flagged 'cooling_down'): a server that is down costs one timeout per cool-down, not one "
         "per query. 0: ask it every time.",
     )
+    reranker_languages: tuple[Literal["en", "zh"], ...] = Field(
+        default=("en", "zh"), min_length=1,
+        description="Languages the reranker (server or local folder) reads: the question goes to it as asked when "
+        "it reads the question's language, else in its English rendering. Default for the multilingual models "
+        "recommended (bge-reranker-v2-m3, Qwen3-Reranker); '[\"en\"]' for an English cross-encoder (ms-marco…).",
+    )
     reranker_threads: int = Field(
         default=4, ge=0, le=64,
         description="Torch intra-op threads of the local cross-encoder (reranker_model_path), capped at the CPUs "

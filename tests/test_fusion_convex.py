@@ -143,3 +143,14 @@ def test_fusion_settings_name_the_bad_field(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("MEDEVIDENCE_FUSION")
     monkeypatch.setenv("MEDEVIDENCE_EMBEDDING_LANGUAGES", '["en", "zh"]')
     assert Settings().embedding_languages == ("en", "zh")
+
+
+def test_a_model_gets_the_question_as_asked_only_in_a_language_it_reads() -> None:
+    question = zh_question()
+    assert question.dense_text(frozenset({"en"})) == "chronic nephritis edema diuretic"
+    assert question.dense_text(frozenset({"en", "zh"})) == question.normalized
+    assert question.dense_text(None) == question.normalized
+    mixed = AnalyzedQuery("warfarin 华法林 INR", "warfarin 华法林 INR", "mixed", (), "warfarin INR")
+    assert mixed.dense_text(frozenset({"zh"})) == "warfarin INR"  # a mixed question needs both languages
+    english = AnalyzedQuery("warfarin dose", "warfarin dose", "en", (), "warfarin dose")
+    assert english.dense_text(frozenset({"en"})) == "warfarin dose"

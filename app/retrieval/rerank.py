@@ -63,6 +63,7 @@ class Reranker(Protocol):
     """Re-orders the top fused hits; never raises (a failure keeps the fused order, flagged in the outcome)."""
 
     name: str
+    languages: frozenset[str]  # the question goes to it as asked only in these, else in its English rendering
 
     def rerank(self, query: str, hits: Sequence[FusedHit]) -> RerankOutcome: ...
 
@@ -102,13 +103,15 @@ class CrossEncoderReranker:
     at most the usable CPUs): set in the searching thread just before ``predict`` and restored just after, so the
     rest of the process (the torch passage encoder) keeps its own setting. 0 leaves torch's setting alone."""
 
-    def __init__(self, model_path: Path, depth: int = 30, threads: int = 4) -> None:
+    def __init__(self, model_path: Path, depth: int = 30, threads: int = 4,
+                 languages: frozenset[str] = frozenset({"en", "zh"})) -> None:
         if not Path(model_path).is_dir():
             raise FileNotFoundError(f"MEDEVIDENCE_RERANKER_MODEL_PATH: no model folder at {model_path}")
         from sentence_transformers import CrossEncoder
 
         self._model = CrossEncoder(str(model_path), device="cpu", local_files_only=True)
         self.name = f"cross-encoder:{Path(model_path).name}"
+        self.languages = languages
         self.depth = depth
         self.threads = effective_threads(threads)
         self._lock = threading.Lock()
@@ -157,7 +160,8 @@ def build_reranker(settings: Settings) -> Reranker | None:
         api_key = settings.reranker_api_key.get_secret_value() if settings.reranker_api_key else None
         return ServerReranker(settings.reranker_url, model=settings.reranker_model, depth=settings.rerank_depth,
                               timeout_s=settings.reranker_timeout_s, cooldown_s=settings.reranker_cooldown_s,
-                              api_key=api_key)
+                              api_key=api_key, languages=frozenset(settings.reranker_languages))
     if settings.reranker_model_path:
-        return CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth, settings.reranker_threads)
+        return CrossEncoderReranker(settings.reranker_model_path, settings.rerank_depth, settings.reranker_threads,
+                                    frozenset(settings.reranker_languages))
     return None

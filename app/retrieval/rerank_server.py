@@ -107,10 +107,12 @@ class ServerReranker:
 
     def __init__(self, url: str, *, model: str | None = None, depth: int = 30, timeout_s: float = 2.0,
                  cooldown_s: float = 30.0, api_key: str | None = None,
+                 languages: frozenset[str] = frozenset({"en", "zh"}),
                  clock: Callable[[], float] = time.monotonic, transport: httpx.BaseTransport | None = None) -> None:
         self.endpoint = rerank_endpoint(url)
         self.model = model
         self.name = f"server:{model or urlsplit(self.endpoint).netloc}"
+        self.languages = languages
         self.depth = depth
         self.timeout_s = timeout_s
         self.cooldown_s = cooldown_s

@@ -246,7 +246,7 @@ class Searcher:
         fused = pair_tables_first(fused, focus, analyzed)
         reranked: RerankOutcome | None = None
         if self.reranker is not None:  # never raises: a failure keeps the fused order, flagged in the outcome
-            reranked = self.reranker.rerank(analyzed.english or analyzed.normalized, fused)
+            reranked = self.reranker.rerank(analyzed.dense_text(self.reranker.languages), fused)
             fused = reranked.hits
         fused = diversify(fused, self.per_section)
         facts = facts_json(interactions.result(), fused[:k]) if interactions is not None else []
