@@ -27,7 +27,7 @@ ANSWER_NEUTRAL = {
     "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
     "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
     "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks", "max_concurrent_requests",
-    "max_queued_requests", "query_encoder_threads",
+    "max_queued_requests", "query_encoder_threads", "reranker_threads", "reranker_api_key", "reranker_cooldown_s",
 }
 
 
