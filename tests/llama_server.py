@@ -7,7 +7,6 @@ the package folder, never downloaded).  ``make test`` installs both (see Makefil
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from .ports import free_port
 
 MODEL_ALIAS = "smollm2-135m-instruct"
 REQUIRED_ENV = "MEDEVIDENCE_REQUIRE_LLM_SERVER"  # CI sets it: a missing server is a failure, not a skip
@@ -37,18 +38,12 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def llama_server(log_path: Path) -> Iterator[str]:
     """Run the server until the block ends; yields its /v1 base URL."""
     model = gguf_path()
     assert model is not None
-    port = _free_port()
+    port = free_port()
     # One thread: on a busy 2-core box (the test suite's other work, CI) one llama.cpp thread held 6.9 tok/s where
     # two, contending with everything else, fell to 3.
     threads = "1"

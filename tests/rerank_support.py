@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ from typing import Any
 
 from app.model import Chunk
 from app.retrieval.fusion import FusedHit
+from tests.ports import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vllm"
 QUERY = "Is warfarin safe in pregnancy?"
@@ -74,11 +74,7 @@ def tiny_cross_encoder(folder: Path) -> Path:
     return folder
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+closed_port = free_port  # a loopback port nothing listens on
 
 
 @dataclass

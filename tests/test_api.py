@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,14 +17,9 @@ from app.main import create_app
 from indexers.pipeline import Indexer
 
 from .conftest import KNOWLEDGE
+from .ports import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     _, admin = keys.create("admin", "test-admin")
     _, reader = keys.create("reader", "test-reader")
     keys.close()
-    port = _free_port()
+    port = free_port()
     app = create_app(settings, indexer_factory=Indexer)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
