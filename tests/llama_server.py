@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from .ports import free_port
+from .http_server import free_port
 
 MODEL_ALIAS = "smollm2-135m-instruct"
 REQUIRED_ENV = "MEDEVIDENCE_REQUIRE_LLM_SERVER"  # CI sets it: a missing server is a failure, not a skip

@@ -14,7 +14,7 @@ from typing import Any
 
 from app.model import Chunk
 from app.retrieval.fusion import FusedHit
-from tests.ports import free_port
+from tests.http_server import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vllm"
 QUERY = "Is warfarin safe in pregnancy?"

@@ -17,7 +17,7 @@ from app.main import create_app
 from indexers.pipeline import Indexer
 
 from .conftest import KNOWLEDGE
-from .ports import free_port
+from .http_server import free_port
 
 pytestmark = pytest.mark.slow
 
