@@ -34,12 +34,10 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -89,10 +87,9 @@ def measure_search(rt: Runtime, settings: Settings, queries: list[str], searcher
     queries (reported apart), then the query embedding alone, ``Searcher.search`` in process and
     ``POST /v1/search`` on a real uvicorn server on loopback, each over the same queries, warm.
     ``searcher``: one already made on ``rt`` (left open)."""
-    import uvicorn
-
     from app.main import create_app
     from app.retrieval.search import Searcher
+    from tests.http_server import serving
 
     own = searcher is None
     searcher = searcher or Searcher(rt)
@@ -112,23 +109,9 @@ def measure_search(rt: Runtime, settings: Settings, queries: list[str], searcher
         in_process.append((time.perf_counter() - started) * 1000)
     if own:
         searcher.close()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     app = create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    http_ms = _http_single(base, queries)
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(app) as base:
+        http_ms = _http_single(base, queries)
     return {"chunks": rt.vectors.count(), "query_embedding": _percentiles(encode_ms),
             "search_in_process_first_pass": _percentiles(first_pass),
             "search_in_process": _percentiles(in_process), "http_v1_search": _percentiles(http_ms)}
