@@ -418,7 +418,7 @@ def score(run: RunResult, evalset: EvalSet, k: int) -> dict[str, Any]:
     metrics = mean_metrics(per_query)
     # P@1: the first document is a gold one (equal to R@1 where a question has one gold document)
     metrics["P@1"] = sum(1.0 for qid, gold in evalset.gold.items()
-                         if dedupe_docs(run.docs.get(qid, []))[:1] and dedupe_docs(run.docs[qid])[0] in gold) / n
+                         if set(dedupe_docs(run.docs.get(qid, []))[:1]) & set(gold)) / n
     out: dict[str, Any] = {
         "metrics": metrics,
         "queries": n,

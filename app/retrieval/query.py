@@ -56,9 +56,8 @@ class AnalyzedQuery:
     def lexical(self) -> str:
         """What the BM25 channel searches: the English rendering, the entities' English names (a
         synonym also finds the name the label uses), and the original words of a non-English query."""
-        names = " ".join(dict.fromkeys(n.lower() for e in self.entities for n in (e.name, *e.aliases)))
         original = self.normalized if self.language != "en" else ""
-        return " ".join(part for part in (self.english, names, original) if part)
+        return " ".join(part for part in (self.lexical_english, original) if part)
 
     @property
     def lexical_own(self) -> str:
