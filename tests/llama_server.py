@@ -39,17 +39,18 @@ def unavailable_reason() -> str | None:
 
 
 @contextmanager
-def llama_server(log_path: Path) -> Iterator[str]:
-    """Run the server until the block ends; yields its /v1 base URL."""
-    model = gguf_path()
+def llama_server(log_path: Path, model: Path | None = None, alias: str = MODEL_ALIAS, threads: int = 1,
+                 n_ctx: int = 4096) -> Iterator[str]:
+    """Run the server until the block ends; yields its /v1 base URL.  ``model``: a GGUF (default SmolLM2-135M).
+
+    One thread by default: on a busy 2-core box (the test suite's other work, CI) one llama.cpp thread held
+    6.9 tok/s where two, contending with everything else, fell to 3.  A benchmark alone on the box may use two."""
+    model = model or gguf_path()
     assert model is not None
     port = free_port()
-    # One thread: on a busy 2-core box (the test suite's other work, CI) one llama.cpp thread held 6.9 tok/s where
-    # two, contending with everything else, fell to 3.
-    threads = "1"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", threads,
-           "--n_threads_batch", threads, "--seed", "7"]
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
+           "--n_threads_batch", str(threads), "--seed", "7"]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}/v1"

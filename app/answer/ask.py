@@ -19,7 +19,7 @@ from typing import Any
 
 from app.answer.about import DrugsNamed, off_focus
 from app.answer.citations import STALE, build_citations, drop_stale, stale_passages
-from app.answer.claims import complete_claims, render_claim, split_claims
+from app.answer.claims import DroppedMarks, complete_claims, parse_answer, render_claim, split_claims
 from app.answer.conversation import rewrite_follow_up
 from app.answer.evidence import Evidence, number_evidence
 from app.answer.generator import GenerationRequest, Generator, GeneratorError
@@ -64,6 +64,7 @@ class _Run:
         self.raw = ""
         self.reasoning = ""
         self.claims: list[CheckedClaim] = []
+        self.dropped_marks: list[DroppedMarks] = []  # citation marks of the output that belong to no claim
         self.sent: list[str] = []
         self.done = 0  # claims of ``raw`` already verified
         self.errors: list[str] = []
@@ -223,7 +224,8 @@ class Asker:
             "reasoning": run.reasoning,
             "verification": {"threshold": settings.support_threshold,
                              "lexical_weight": settings.support_lexical_weight,
-                             "claims": [c.to_json() for c in run.claims]},
+                             "claims": [c.to_json() for c in run.claims],
+                             "dropped_marks": [d.to_json() for d in run.dropped_marks]},
             "errors": run.errors,
             "caller": request.caller,
             "request_id": REQUEST_ID.get(),
@@ -271,7 +273,11 @@ class Asker:
         yield from self._verify_ready(run, evidence, final=True, t0=t0)
 
     def _verify_ready(self, run: _Run, evidence: Sequence[Evidence], final: bool, t0: float) -> Iterator[Event]:
-        claims = split_claims(run.raw) if final else complete_claims(run.raw)
+        if final:
+            parsed = parse_answer(run.raw)
+            claims, run.dropped_marks = parsed.claims, parsed.dropped
+        else:
+            claims = complete_claims(run.raw)
         ready = claims[run.done :]
         if not ready:
             return
