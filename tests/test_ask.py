@@ -275,3 +275,40 @@ def test_clopidogrel_omeprazole_question_cites_a_label(extractive: Asker) -> Non
     labels = [c for c in answer["citations"] if c["source_type"] == "label"]
     quotes = [c["quote"].lower() for c in labels]
     assert any("omeprazole" in q and ("clopidogrel" in q or "plavix" in q) for q in quotes), labels
+
+
+@pytest.mark.parametrize(("stream", "implicit", "answered"), [
+    ("stream_reasoning_cites_and_abstain_word.sse", False, True),
+    ("stream_implicit_think.sse", True, True),
+    ("stream_unclosed_think.sse", False, False),
+])
+def test_a_reasoning_block_never_counts_as_the_answer(stream: str, implicit: bool, answered: bool,
+                                                      starter_searcher: Searcher) -> None:
+    """Recorded reasoning-model streams through the whole answer path: citations and the abstention token written
+    while reasoning neither cite nor abstain; a model that never closes its reasoning has written no answer."""
+    from app.config import Settings
+
+    from .replay_server import ReplayServer
+
+    with ReplayServer() as server:
+        server.script.stream = stream
+        settings = Settings(llm_url=server.url, llm_model="qwq", llm_timeout_s=5.0,
+                            llm_reasoning_implicit_start=implicit)
+        asker = build_asker(starter_searcher, generator=OpenAICompatibleGenerator(settings))
+        try:
+            answer = asker.ask(AskRequest("What are the contraindications of warfarin?", include_reasoning=True))
+            trace = asker.traces.get(answer["answer_id"])
+        finally:
+            close_asker(asker)
+    assert trace is not None and "INSUFFICIENT_EVIDENCE" in answer["reasoning"]
+    assert "INSUFFICIENT_EVIDENCE" not in trace["raw_output"]
+    assert_grounded(answer, starter_searcher.rt)
+    claims = [c["text"] for c in answer["claims"]]
+    if answered:  # the answer's one claim is what was verified; the reasoning's marks and token are not in it
+        assert claims == ["Warfarin sodium is contraindicated in pregnancy."], claims
+        assert trace["raw_output"].strip() == "Warfarin sodium is contraindicated in pregnancy [1]."
+        assert answer["abstain_case"] != "model_insufficient"
+        assert {c["n"] for c in answer["citations"]} <= {1}
+    else:  # nothing was written outside the reasoning: no claim, and not the model's own abstention either
+        assert claims == [] and trace["raw_output"] == "" and answer["citations"] == []
+        assert answer["abstained"] and answer["abstain_case"] == "no_supported_claim", answer["abstain_case"]

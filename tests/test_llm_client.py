@@ -95,3 +95,29 @@ def test_follow_up_is_rewritten_by_the_llm() -> None:
     assert rewrite.method == "llm" and rewrite.question == "What is the usual starting dose of warfarin?"
     assert "What are the contraindications of warfarin?" in sent["messages"][1]["content"]
     assert sent.get("stream") in (None, False)
+
+
+# -- reasoning models: what the reasoning says never counts as the answer -----------------------------------------
+def test_reasoning_that_cites_and_weighs_abstaining_stays_reasoning() -> None:
+    with ReplayServer() as server:
+        server.script.stream = "stream_reasoning_cites_and_abstain_word.sse"
+        reasoning, answer = _run(_generator(server.url, llm_model="qwq"))
+    assert "INSUFFICIENT_EVIDENCE" in reasoning and "[3]" in reasoning
+    assert answer == "Warfarin sodium is contraindicated in pregnancy [1]."
+
+
+def test_a_think_block_never_closed_is_all_reasoning() -> None:
+    with ReplayServer() as server:
+        server.script.stream = "stream_unclosed_think.sse"
+        reasoning, answer = _run(_generator(server.url, llm_model="qwq"))
+    assert answer == ""
+    assert reasoning.startswith("The question asks") and "INSUFFICIENT_EVIDENCE" in reasoning and "[1]" in reasoning
+
+
+def test_a_template_that_opened_think_is_followed() -> None:
+    """The chat template opened <think> itself: the output starts inside the reasoning and only closes it."""
+    with ReplayServer() as server:
+        server.script.stream = "stream_implicit_think.sse"
+        reasoning, answer = _run(_generator(server.url, llm_model="qwq", llm_reasoning_implicit_start=True))
+    assert reasoning == "Block [2] mentions bleeding; INSUFFICIENT_EVIDENCE is not needed."
+    assert answer.strip() == "Warfarin sodium is contraindicated in pregnancy [1]."
