@@ -13,7 +13,7 @@ from app.answer.claims import complete_claims, render_claim, split_claims
 from app.answer.evidence import Evidence, parse_citations, strip_citations
 from app.answer.prompt import ABSTAIN_TOKEN, REMOVED, SYSTEM, answer_messages, is_instruction_like, sanitize_passage
 from app.answer.think import ThinkSplitter, split_reasoning
-from app.answer.verify import Verifier, contradicts, numbers_in
+from app.answer.verify import UNCHECKABLE, Verifier, contradicts, numbers_in, numbers_stated, quantities_in
 from app.config import Settings
 from app.model import Chunk, Document
 from app.text.analysis import Analyzer
@@ -174,7 +174,7 @@ def test_prompt_numbers_the_evidence_and_keeps_rules_first() -> None:
     messages = answer_messages("华法林的禁忌症", ev, "zh")
     assert messages[0] == {"role": "system", "content": SYSTEM}
     user = messages[1]["content"]
-    assert '<evidence n="1">' in user and '<evidence n="2">' in user and "[1]-[2]" in user
+    assert '<evidence n="1">' in user and '<evidence n="2">' in user and "([1] to [2])" in user
     assert "Chinese" in user and ABSTAIN_TOKEN in user and user.index("Question: 华法林的禁忌症") > user.index("[2]")
 
 
@@ -260,6 +260,36 @@ def test_polarity_and_numbers() -> None:
     assert contradicts("Aspirin lowers bleeding risk", "Aspirin increases the risk of bleeding.")
     assert not contradicts("华法林增加出血风险", "Aspirin increases the risk of bleeding.")
     assert numbers_in("2 to 5 mg, 1,000 units, 2.5%") == {"2", "5", "1000", "2.5"}
+    # a label that forbids twice is as negative as a claim that forbids once; "not contraindicated" is positive
+    label = ("4 CONTRAINDICATIONS Warfarin sodium is contraindicated in: Pregnancy Warfarin sodium is "
+             "contraindicated in women who are pregnant")
+    assert not contradicts("Warfarin sodium is contraindicated in pregnancy", label)
+    assert contradicts("Warfarin is not contraindicated in pregnancy", label)
+    assert not contradicts("Do not use warfarin in pregnancy", label)
+    # saying a drug may be used is saying it is safe to use
+    assert contradicts("可以使用甲氨蝶呤。", "Methotrexate can cause embryo-fetal toxicity and fetal death.")
+    assert contradicts("Atorvastatin can be taken with clarithromycin.",
+                       "The risk of myopathy is increased with clarithromycin.")
+
+
+def test_amounts_keep_their_units() -> None:
+    assert quantities_in("2 to 5 mg, 1,000 units, 2.5%, 3克, every 2-4 weeks") == {
+        ("2", "mg"), ("5", "mg"), ("1000", "units"), ("2.5", "%"), ("3", "g"), ("2", "wk"), ("4", "wk")}
+    label = "Do not take more than 6 caplets in 24 hours. Do not use with 3 or more alcoholic drinks every day."
+    assert not numbers_stated("对乙酰氨基酚每天的最大剂量是3克。", label)  # "3" is there, "3 g" is not
+    assert not numbers_stated("The maximum is 3 g a day.", label)
+    assert numbers_stated("Take no more than 6 caplets in 24 hours.", label)
+    assert numbers_stated("Give 2 mg daily.", "Doses of 2 to 5 mg are usual.")
+
+
+def test_a_claim_that_is_only_names_is_not_checked(verifier: Verifier) -> None:
+    strict = Verifier(verifier.embed, verifier.tokens, verifier.threshold, verifier.lexical_weight,
+                      beyond_names=lambda text: set() if "甲氨蝶呤" in text else {"dose"})
+    evidence = [_evidence(_doc(), 1)]
+    checked = strict.check(split_claims("可以使用甲氨蝶呤[1]。Warfarin sodium is contraindicated in pregnancy [1]."),
+                           evidence)
+    assert checked[0].reason == UNCHECKABLE and not checked[0].supported and checked[0].citations == []
+    assert checked[1].reason != UNCHECKABLE
 
 
 def test_a_dangling_lead_in_is_not_a_sentence() -> None:

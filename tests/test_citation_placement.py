@@ -98,6 +98,16 @@ PLACEMENTS = [
     # a list of items cited item by item is one claim citing all (no item says anything alone)
     ("Side effects include headache [1], nausea [2], and rash [3].",
      [("Side effects include headache, nausea, and rash.", (1, 2, 3))], []),
+    # a mark used as a word of the sentence after it (real model text)
+    ("Yes, fusion biopsy improves detection. [1] shows a higher detection rate. [2] also reports 55%.",
+     [("Yes, fusion biopsy improves detection.", ()), ("The evidence shows a higher detection rate.", (1,)),
+      ("The evidence also reports 55%.", (2,))], []),
+    # an evidence block's header echoed by the model is not part of the claim (real model text)
+    ("[2] Aggrenox — FDA label (excerpt) | label (regulatory drug label) | section: Drug Interactions | "
+     "Co-administration with anticoagulants can increase risk of bleeding.",
+     [("Co-administration with anticoagulants can increase risk of bleeding.", (2,))], []),
+    ("Cryptogenic organizing pneumonia | guideline (guideline / reference text) | section: Causes [3]\n"
+     "[1] and [2] show a higher detection rate.", [("The evidence show a higher detection rate.", (1, 2))], [(3,)]),
     # a lead-in: the mark cites the sentence
     ("According to [1], warfarin raises the INR.", [("Warfarin raises the INR.", (1,))], []),
     # lists

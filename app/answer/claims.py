@@ -9,12 +9,13 @@ Real models place citation marks (``marks.py``) in several ways, and an answer k
 * in lists, one item a line, with the mark before or after the item; on a line of its own after a paragraph.
 
 Where a group of marks stands tells whom it belongs to: inside a sentence, that sentence (or clause); at the start
-of a line before its text, the sentence that follows; after the last sentence of a line or of the answer, the
-sentence before.  A group *between* two sentences of a line is read by the answer's placement style, taken from
-its first group of marks (the first one tells how the model writes them, and is known as soon as it streams):
-before the first sentence → it opens the sentence after; after a stop → it closes the sentence before; inside a
-sentence → a group between sentences cannot be given to one claim, and is **dropped, never moved** — as are marks
-in a reference list ("Sources: [1], [2]", or the lines after "References:") or beside no claim.
+of a line before its text, or before words going on in lower case ("[1] shows that …"), the sentence that follows;
+after the last sentence of a line or of the answer, the sentence before.  A group *between* two sentences of a line
+is read by the answer's placement style, taken from its first group of marks (the first one tells how the model
+writes them, and is known as soon as it streams): before the first sentence → it opens the sentence after; after a
+stop → it closes the sentence before; inside a sentence → a group between sentences cannot be given to one claim,
+and is **dropped, never moved** — as are marks in a reference list ("Sources: [1], [2]", or the lines after
+"References:") or beside no claim.  A block header the model echoes ("Title | label (…) | section: …") is no claim.
 ``ParsedAnswer.dropped`` keeps each with its reason.
 """
 
@@ -46,6 +47,12 @@ _LEADING_CONJUNCTION = re.compile(rf"^\s*(?:{_CONJUNCTIONS},?\s*|(?:而且|并�
 _LEAD_INS = r"(?:according to|as (?:stated|noted|shown|reported) in|based on|per|see|from|in|根据|据|见)"
 _LEAD_IN = re.compile(rf"(?:(?<![A-Za-z]){_LEAD_INS})\s*$", re.IGNORECASE)
 _LEAD_IN_ONLY = re.compile(rf"\s*{_LEAD_INS}\s*", re.IGNORECASE)
+# Text going on in lower case after a group of marks: the group is a word of that sentence ("[1] shows that …",
+# "[2] also reports …"), not the end of the one before.
+_CONTINUES = re.compile(r"\s*[a-z]")
+# A model that echoes an evidence block's header ("Title | label (regulatory drug label) | section: Warnings | …"):
+# the header is the prompt's, not a claim.
+_ECHOED_HEADER = re.compile(r"^.*?\|\s*section:[^|]*(?:\|\s*published:[^|]*)?(?:\||$)\s*")
 _OPEN_MARK = re.compile(r"(?:[\[【［(（][^\]】］)）\n]{0,30}|\^[\s\[\d,]*)$")
 
 
@@ -77,6 +84,7 @@ class ParsedAnswer:
 class _Sentence:
     pieces: list[str | MarkGroup] = field(default_factory=list)  # its text and inline marks, in order
     opening: list[MarkGroup] = field(default_factory=list)  # marks written before it
+    named_by_mark: bool = False  # it opens with its marks as its subject: "[1] shows that …"
     closing: list[MarkGroup] = field(default_factory=list)  # marks written after it
 
     def has_text(self) -> bool:
@@ -89,6 +97,7 @@ class _Placed:
     kind: Kind
     before: int | None  # the sentence before it (index), if any
     after: int  # the sentence after it: the one being written when it came
+    subject: bool = False  # a word of the sentence after it ("[1] shows that …")
 
 
 def parse_answer(answer: str) -> ParsedAnswer:
@@ -107,6 +116,7 @@ def parse_answer(answer: str) -> ParsedAnswer:
             sentences[target].closing.append(p.group)
         else:
             sentences[target].opening.append(p.group)
+            sentences[target].named_by_mark = sentences[target].named_by_mark or p.subject
     claims: list[RawClaim] = []
     for i, sentence in enumerate(sentences):
         claims.extend(_claims_of(sentence, i, dropped))
@@ -178,9 +188,13 @@ class _Reader:
                 current.pieces.append(group)
                 self.first_kind = self.first_kind or "inline"
                 continue
-            text_follows = _WORD.search(without_marks(answer[group.end : end])) is not None
+            following = without_marks(answer[group.end : end])
+            text_follows = _WORD.search(following) is not None
             before = len(sentences) - 1 if sentences else None
             kind: Kind
+            if _CONTINUES.match(following):  # "[1] shows that …": the group is a word of the sentence after it
+                self.placed.append(_Placed(group, "leading", before, len(sentences), subject=True))
+                continue
             if len(sentences) == first:  # nothing written on this line yet
                 kind = "leading" if text_follows or before is None else "own_line"
             else:
@@ -231,6 +245,8 @@ def _claims_of(sentence: _Sentence, index: int, dropped: list[DroppedMarks]) -> 
     claims: list[RawClaim] = []
     for n, (text, marks) in enumerate(clauses):
         plain = _claim_text(text, continued=n > 0)
+        if n == 0 and sentence.named_by_mark:
+            plain = f"The evidence {plain}"  # "[1] shows that …" says "The evidence shows that … [1]."
         cited = tuple(dict.fromkeys(num for g in marks for num in g.numbers))
         if not _WORD.search(plain) or _ENUMERATION.match(plain):
             dropped.extend(DroppedMarks(g.numbers, "beside no claim") for g in marks)
@@ -248,6 +264,7 @@ def _is_clause(text: str) -> bool:
 
 def _claim_text(text: str, continued: bool) -> str:
     plain = without_marks(_BULLET.sub("", text) if not continued else text)
+    plain = _ECHOED_HEADER.sub("", plain)
     if continued:
         plain = _LEADING_CONJUNCTION.sub("", re.sub(r"^[\s,;，；]+", "", plain))
         if plain[:1].islower():

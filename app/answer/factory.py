@@ -27,6 +27,19 @@ def english_rendering(searcher: Searcher) -> Callable[[str], str]:
     return render
 
 
+def terms_beyond_names(searcher: Searcher) -> Callable[[str], set[str]]:
+    """A claim's terms as the verifier matches them, less the names of the drugs and diseases it links."""
+    analyzer, tokens = searcher.query_analyzer, searcher.rt.analyzer.tokens
+
+    def beyond(text: str) -> set[str]:
+        analyzed = analyzer.analyze(text)
+        matched = analyzed.english if analyzed.language != "en" else text
+        names = {t for e in analyzed.entities for name in (e.name, e.surface) for t in tokens(name)}
+        return set(tokens(matched)) - names
+
+    return beyond
+
+
 def drugs_named(searcher: Searcher) -> Callable[[str], set[str]]:
     """The ids of the drugs a text names (the query analysis's entity linking)."""
     analyzer = searcher.query_analyzer
@@ -48,7 +61,11 @@ def build_asker(searcher: Searcher, generator: Generator | None = None, settings
                                      drugs_named(searcher))
     if generator is None:
         generator = OpenAICompatibleGenerator(settings) if settings.llm_url else extractive
-    verifier = Verifier(embed, tokens, settings.support_threshold, settings.support_lexical_weight, to_english)
+    # An encoder that reads Chinese compares a Chinese claim with English evidence by meaning; with an English-only
+    # one a claim that is nothing but names once rendered cannot be checked (verify.py, UNCHECKABLE).
+    beyond = None if "zh" in settings.embedding_languages else terms_beyond_names(searcher)
+    verifier = Verifier(embed, tokens, settings.support_threshold, settings.support_lexical_weight, to_english,
+                        beyond)
     traces = TraceStore(settings.traces_url or default_url(settings.data_dir),
                         redact if settings.redact_identifiers else None)
     return Asker(searcher, generator, extractive, verifier, traces, settings, drugs_named(searcher))

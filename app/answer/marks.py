@@ -2,9 +2,9 @@
 
 Models cite evidence block ``n`` as ``[1]``, ``[1, 2]``, ``[1][2]``, ``[1-3]``, ``【1】``, ``［1］``, ``(1)``,
 ``（1）``, ``[Source 1]``, ``[Sources 1 and 2]``, ``[证据1]``, ``^1`` or ``^[1]``.  Marks side by side (``[1][2]``,
-``[1], [2]``) form one group.  What is *not* a mark: ``(1)`` opening a line of text (a list's enumerator),
-``(ref 12)`` (how the prompt shows a passage's own reference marks), ``m^2`` and ``10^9`` (units), numbers of more
-than three digits.  Which claim a group belongs to is ``claims.py``'s business.
+``[1], [2]``, ``[1] and [2]``) form one group.  What is *not* a mark: ``(1)`` opening a line of text (a list's
+enumerator), ``(ref 12)`` (how the prompt shows a passage's own reference marks), ``m^2`` and ``10^9`` (units),
+numbers of more than three digits.  Which claim a group belongs to is ``claims.py``'s business.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _BRACKETED = rf"[\[【［]\s*{_number_list(_LABEL, _NUMBER)}\s*[\]】］]"
 _PARENTHESISED = rf"[(（]\s*{_number_list(_PAREN_LABEL, _SMALL_NUMBER)}\s*[)）]"
 _CARET = rf"(?<![\d^])(?<!\bm)\^\s*(?:\[\s*{_number_list(_LABEL, _NUMBER)}\s*\]|{_NUMBER}(?:\s*,\s*{_NUMBER})*)"
 _MARK = rf"(?:{_BRACKETED}|{_PARENTHESISED}|{_CARET})"
-MARK_GROUP = re.compile(rf"{_MARK}(?:\s*[,，、;]?\s*{_MARK})*", re.IGNORECASE)
+MARK_GROUP = re.compile(rf"{_MARK}(?:[ \t]*(?:[,，、;&]|and|和|及)?[ \t]*{_MARK})*", re.IGNORECASE)  # within a line
 _ITEM = re.compile(rf"{_NUMBER}(?:{_RANGE_SEP}{_NUMBER})?")
 _LINE_PREFIX = re.compile(r"[ \t]*(?:[-*•·][ \t]*)?")
 MAX_RANGE = 20  # "[1-3]" is 1, 2, 3; a wider "range" is read as its two ends

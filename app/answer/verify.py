@@ -8,15 +8,21 @@ For a claim ``c`` citing evidence blocks ``E`` (blocks that were not given are d
   names and glossary words) found in ``s``, its neighbouring sentences, or ``e``'s title and section;
   **semantic(c, s)** — cosine similarity (all-MiniLM-L6-v2) between the claim and ``s``;
 * **support(c, e) = max over s of w · lexical + (1 − w) · semantic**, ``w = support_lexical_weight``;
-  the best ``s`` is the claim's *supporting span* in ``e``.
+  the best ``s`` is the claim's *supporting span* in ``e``, and the checks below are made against it.  (Letting any
+  sentence above the threshold that does not contradict the claim support it was tried on real model output: it
+  kept "yes, the cytokines reflect the inflammation" against an abstract's statement of its aim.)
 
 A claim is supported when, for at least one cited passage, ``support ≥ support_threshold`` **and**
 hard checks pass: every number the claim states (doses, percentages) appears in that passage; the
-claim does not contradict its supporting sentence (negation — "not", "contraindicated", "avoid",
-不/禁用… — or direction — increase vs decrease — differs, or it calls safe what the sentence calls a
+claim does not contradict its supporting sentence (polarity — a sentence that forbids, "contraindicated",
+"avoid", 禁用…, or negates, "not", 不…, an odd number of times, but not both, is negative — or direction —
+increase vs decrease — differs, or it calls safe what the sentence calls a
 harm or risk); and it adds no strong qualifier ("safe", "always", "first-line", "effective"…) that
-the passage does not use.  Unsupported claims leave the
-answer and stay in ``claims`` with ``supported: false`` and the reason.
+the passage does not use.  A claim whose matched terms are only the names of the drugs and diseases it names is
+not checked at all (``UNCHECKABLE``): with an encoder that cannot read Chinese, that is what is left of a Chinese
+claim whose words are outside the glossary, and any passage about the drug matches it — "华法林是口服抗凝药，而胺碘酮是
+强心苷类药物" (amiodarone called a cardiac glycoside) was kept as "warfarin, amiodarone".  Unsupported claims leave
+the answer and stay in ``claims`` with ``supported: false`` and the reason.
 """
 
 from __future__ import annotations
@@ -33,16 +39,25 @@ from app.answer.evidence import Evidence
 from app.text.sentences import item_spans
 
 Embed = Callable[[list[str]], np.ndarray]
+UNCHECKABLE = "cannot be checked: beyond the names it gives, the verifier can read nothing it says"
 MAX_SENTENCES_PER_PASSAGE = 6
 Tokens = Callable[[str], list[str]]
 
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)?")
+# Grammatical negation ("not", 不) flips what a sentence says; words that forbid ("contraindicated", "avoid", 禁用)
+# say a negative thing themselves.  A sentence is negative when it forbids or when it negates an odd number of
+# times, not both: "is not contraindicated" is positive, and a label that says "contraindicated" twice
+# ("4 CONTRAINDICATIONS Warfarin is contraindicated in: Pregnancy Warfarin is contraindicated in women who…")
+# is as negative as a claim that says it once.
 _NEGATION = re.compile(
-    r"\b(not|no|never|none|without|cannot|can't|don't|doesn't|isn't|aren't|shouldn't|mustn't|avoid(?:ed|s)?"
-    r"|contraindicat\w*|unsafe|prohibit\w*)\b|不|没有|无|禁用|禁忌|避免|勿",
+    r"\b(not|no|never|none|without|cannot|can't|don't|doesn't|isn't|aren't|shouldn't|mustn't)\b|不|没有|无|勿",
     re.IGNORECASE,
 )
-_SAFE = re.compile(r"\b(safe(?:ly)?|harmless|well[- ]tolerated|no (?:known )?risk|risk[- ]free)\b|安全|无害",
+_FORBIDS = re.compile(r"\b(avoid(?:ed|s)?|contraindicat\w*|unsafe|prohibit\w*)\b|禁用|禁忌|避免", re.IGNORECASE)
+# Saying a drug may be used ("can be taken with", 可以使用) asserts it is safe to: the same check as "safe".
+_SAFE = re.compile(r"\b(safe(?:ly)?|harmless|well[- ]tolerated|no (?:known )?risk|risk[- ]free"
+                   r"|(?:can|may) (?:safely )?be (?:used|taken|given|combined|co-?administered)|is allowed)\b"
+                   r"|安全|无害|可以(?:一起|同时|合并)?(?:使用|服用|用|合用)|能(?:一起|同时)?(?:使用|服用|用|合用)",
                    re.IGNORECASE)
 _HARM = re.compile(
     r"\b(harm\w*|risk\w*|danger\w*|toxic\w*|fatal\w*|death|hazard\w*|injur\w*|adverse|contraindicat\w*|avoid\w*"
@@ -103,8 +118,8 @@ class CheckedClaim:
 
 
 def polarity(text: str) -> tuple[bool, int]:
-    """(negated, direction): an odd number of negation cues, and +1 up / −1 down / 0."""
-    negated = len(_NEGATION.findall(text)) % 2 == 1
+    """(negative, direction): it forbids, or negates an odd number of times (not both); +1 up / −1 down / 0."""
+    negated = (len(_NEGATION.findall(text)) % 2 == 1) != bool(_FORBIDS.search(text))
     up, down = bool(_UP.search(text)), bool(_DOWN.search(text))
     return negated, (1 if up and not down else -1 if down and not up else 0)
 
@@ -136,16 +151,51 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+_UNITS = {
+    "mg": "mg", "milligram": "mg", "milligrams": "mg", "毫克": "mg", "g": "g", "gram": "g", "grams": "g", "克": "g",
+    "mcg": "mcg", "µg": "mcg", "μg": "mcg", "microgram": "mcg", "micrograms": "mcg", "微克": "mcg",
+    "kg": "kg", "千克": "kg", "公斤": "kg", "ml": "ml", "milliliter": "ml", "milliliters": "ml", "毫升": "ml",
+    "l": "l", "%": "%", "iu": "iu", "units": "units", "unit": "units", "单位": "units", "mmol": "mmol",
+    "meq": "meq", "hour": "h", "hours": "h", "hr": "h", "hrs": "h", "h": "h", "小时": "h", "day": "d", "days": "d",
+    "天": "d", "日": "d", "week": "wk", "weeks": "wk", "周": "wk", "month": "mo", "months": "mo", "个月": "mo",
+    "year": "y", "years": "y", "岁": "y", "年": "y", "times": "x", "次": "x",
+}
+_NUMBER_RUN = re.compile(
+    r"(?<![A-Za-z\d.])(\d+(?:[.,]\d+)?(?:\s*(?:to|or|and|-|–|~|～|至|或|到)\s*\d+(?:[.,]\d+)?)*)\s*"
+    r"(milligrams?|micrograms?|milliliters?|grams?|mg|mcg|µg|μg|kg|ml|iu|units?|mmol|meq|hours?|hrs?|days?|weeks?"
+    r"|months?|years?|times|毫克|微克|千克|公斤|毫升|单位|小时|个月|克|天|日|周|岁|年|次|%|g|l|h)(?![A-Za-z])",
+    re.IGNORECASE)
+
+
+def quantities_in(text: str) -> set[tuple[str, str]]:
+    """(number, unit) pairs: "2 to 5 mg" is 2 mg and 5 mg; "3克" is 3 g."""
+    pairs: set[tuple[str, str]] = set()
+    for match in _NUMBER_RUN.finditer(text):
+        unit = _UNITS[match.group(2).lower()] if match.group(2).lower() in _UNITS else _UNITS.get(match.group(2), "")
+        for number in _NUMBER.findall(match.group(1)):
+            pairs.add((number.replace(",", ""), unit))
+    return pairs
+
+
+def numbers_stated(claim: str, passage: str) -> bool:
+    """Every number of the claim is in the passage, and every amount (number with a unit) with that unit."""
+    return numbers_in(claim) <= numbers_in(passage) and quantities_in(claim) <= quantities_in(passage)
+
+
 class Verifier:
     """Checks claims against cited evidence with the support score above (thread-safe, stateless)."""
 
     def __init__(self, embed: Embed, tokens: Tokens, threshold: float, lexical_weight: float,
-                 to_english: Callable[[str], str] | None = None) -> None:
+                 to_english: Callable[[str], str] | None = None,
+                 beyond_names: Callable[[str], set[str]] | None = None) -> None:
+        """``beyond_names``: a claim's content terms (as matched) other than the names of the drugs and diseases it
+        names; a claim with none says nothing the verifier can check and is dropped."""
         self.embed = embed
         self.tokens = tokens
         self.threshold = threshold
         self.lexical_weight = lexical_weight
         self.to_english = to_english or (lambda text: text)
+        self.beyond_names = beyond_names
 
     def check(self, claims: Sequence[RawClaim], evidence: Sequence[Evidence]) -> list[CheckedClaim]:
         by_n = {ev.n: ev for ev in evidence}
@@ -159,6 +209,9 @@ class Verifier:
                 item.reason = "uncited"
             elif not valid:
                 item.reason = "cites only evidence that was not given"
+            elif self.beyond_names is not None and not self.beyond_names(raw.text):
+                item.reason = UNCHECKABLE
+                item.citations = []
             for n in valid:
                 if n not in sentences:
                     sentences[n] = self._sentences(by_n[n])
@@ -181,7 +234,6 @@ class Verifier:
                 sentence_vecs[n][i] = vectors[offset]
                 offset += 1
         for claim in todo:
-            numbers = numbers_in(claim.text)
             for n in claim.citations:
                 ev = by_n[n]
                 claim_terms = terms[id(claim)]
@@ -198,7 +250,7 @@ class Verifier:
                 claim.support.append(Support(
                     n=n, score=score, lexical=lexical, semantic=semantic,
                     start=ev.chunk.start + start, end=ev.chunk.start + end,
-                    numbers_ok=numbers <= numbers_in(ev.chunk.text),
+                    numbers_ok=numbers_stated(claim.text, ev.chunk.text),
                     contradiction=contradicts(claim.text, sentence) or bool(unstated_qualifiers(claim.text,
                                                                                                ev.chunk.text)),
                 ))
