@@ -259,6 +259,7 @@ def test_polarity_and_numbers() -> None:
     assert not contradicts("Warfarin should not be used in pregnancy", "Warfarin is contraindicated in pregnancy.")
     assert contradicts("Aspirin lowers bleeding risk", "Aspirin increases the risk of bleeding.")
     assert not contradicts("华法林增加出血风险", "Aspirin increases the risk of bleeding.")
+    assert not contradicts("危险因素包括肾功能不全。", "Predisposing factors include renal impairment.")
     assert numbers_in("2 to 5 mg, 1,000 units, 2.5%") == {"2", "5", "1000", "2.5"}
     # a label that forbids twice is as negative as a claim that forbids once; "not contraindicated" is positive
     label = ("4 CONTRAINDICATIONS Warfarin sodium is contraindicated in: Pregnancy Warfarin sodium is "
@@ -284,7 +285,8 @@ def test_amounts_keep_their_units() -> None:
 
 def test_a_claim_that_is_only_names_is_not_checked(verifier: Verifier) -> None:
     strict = Verifier(verifier.embed, verifier.tokens, verifier.threshold, verifier.lexical_weight,
-                      beyond_names=lambda text: set() if "甲氨蝶呤" in text else {"dose"})
+                      to_english=lambda text: "methotrexate" if "甲氨蝶呤" in text else text,
+                      names=lambda text: {"methotrexate", "warfarin"}, require_more_than_names=True)
     evidence = [_evidence(_doc(), 1)]
     checked = strict.check(split_claims("可以使用甲氨蝶呤[1]。Warfarin sodium is contraindicated in pregnancy [1]."),
                            evidence)

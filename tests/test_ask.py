@@ -312,3 +312,24 @@ def test_a_reasoning_block_never_counts_as_the_answer(stream: str, implicit: boo
     else:  # nothing was written outside the reasoning: no claim, and not the model's own abstention either
         assert claims == [] and trace["raw_output"] == "" and answer["citations"] == []
         assert answer["abstained"] and answer["abstain_case"] == "no_supported_claim", answer["abstain_case"]
+
+
+def test_a_chinese_question_gets_an_english_llm_answer_the_verifier_can_check(starter_searcher: Searcher) -> None:
+    """With the English-only encoder the verifier cannot check Chinese prose: the LLM is asked for English, and the
+    answer says so in Chinese before its first sentence."""
+    from app.answer.ask import ANSWER_IN_ENGLISH
+
+    def writer(request: GenerationRequest) -> str:
+        n, sentence = evidence_sentences(request)[0]
+        return f"{sentence} [{n}]"
+
+    generator = ScriptedGenerator(writer)
+    asker = _scripted(starter_searcher, generator)
+    try:
+        answer = asker.ask(AskRequest("华法林和阿司匹林合用的出血风险"))
+    finally:
+        close_asker(asker)
+    assert "English, even though the question is in Chinese" in generator.prompts[-1][-1]["content"]
+    assert not answer["abstained"] and answer["mode"] == "llm", answer["claims"]
+    assert answer["answer"].startswith(ANSWER_IN_ENGLISH + "\n")
+    assert_grounded(answer, starter_searcher.rt)

@@ -39,6 +39,9 @@ ABSTENTION = {
 }
 # Said before the quotes of an extractive answer to a Chinese question when the quotes are English.
 QUOTES_IN_ENGLISH = "以下为英文原文证据摘录（未经翻译）："
+# Said before an LLM's English answer to a Chinese question: with an encoder that reads English only, the verifier
+# can check an English answer sentence by sentence against the (English) evidence, but not a Chinese one.
+ANSWER_IN_ENGLISH = "以下回答为英文：本服务的核验模型只能逐句核对英文回答与英文证据。"
 
 Event = tuple[str, dict[str, Any]]
 
@@ -138,7 +141,10 @@ class Asker:
         abstain_reason: str | None = None
         abstain_case: str | None = None
         focus = grounding.focus
-        messages = answer_messages(rewrite.question, evidence, original.language, focus)
+        # A Chinese question is answered in Chinese only when the verifier can read Chinese (a multilingual encoder).
+        answer_language = ("en" if generator.mode == "llm" and original.language in ("zh", "mixed")
+                           and "zh" not in settings.embedding_languages else original.language)
+        messages = answer_messages(rewrite.question, evidence, original.language, focus, answer_language)
         t1 = time.perf_counter()
         if grounding.abstention is not None:
             abstain_reason, abstain_case = grounding.abstention.message(language), grounding.abstention.case
@@ -255,6 +261,9 @@ class Asker:
         if generator.mode == "extractive" and request.language in ("zh", "mixed") and any(
                 ev.chunk.language != "zh" for ev in evidence):
             run.note_pending = QUOTES_IN_ENGLISH
+        elif generator.mode == "llm" and request.language in ("zh", "mixed") and \
+                "zh" not in self.settings.embedding_languages:
+            run.note_pending = ANSWER_IN_ENGLISH
         run.generator_start = time.perf_counter()
         run.text_at = run.generator_start
         for event in generator.generate(request):

@@ -27,17 +27,14 @@ def english_rendering(searcher: Searcher) -> Callable[[str], str]:
     return render
 
 
-def terms_beyond_names(searcher: Searcher) -> Callable[[str], set[str]]:
-    """A claim's terms as the verifier matches them, less the names of the drugs and diseases it links."""
+def name_terms(searcher: Searcher) -> Callable[[str], set[str]]:
+    """The terms of the names of the drugs and diseases a text links (English name and the words as written)."""
     analyzer, tokens = searcher.query_analyzer, searcher.rt.analyzer.tokens
 
-    def beyond(text: str) -> set[str]:
-        analyzed = analyzer.analyze(text)
-        matched = analyzed.english if analyzed.language != "en" else text
-        names = {t for e in analyzed.entities for name in (e.name, e.surface) for t in tokens(name)}
-        return set(tokens(matched)) - names
+    def names(text: str) -> set[str]:
+        return {t for e in analyzer.analyze(text).entities for name in (e.name, e.surface) for t in tokens(name)}
 
-    return beyond
+    return names
 
 
 def drugs_named(searcher: Searcher) -> Callable[[str], set[str]]:
@@ -63,9 +60,8 @@ def build_asker(searcher: Searcher, generator: Generator | None = None, settings
         generator = OpenAICompatibleGenerator(settings) if settings.llm_url else extractive
     # An encoder that reads Chinese compares a Chinese claim with English evidence by meaning; with an English-only
     # one a claim that is nothing but names once rendered cannot be checked (verify.py, UNCHECKABLE).
-    beyond = None if "zh" in settings.embedding_languages else terms_beyond_names(searcher)
     verifier = Verifier(embed, tokens, settings.support_threshold, settings.support_lexical_weight, to_english,
-                        beyond)
+                        name_terms(searcher), require_more_than_names="zh" not in settings.embedding_languages)
     traces = TraceStore(settings.traces_url or default_url(settings.data_dir),
                         redact if settings.redact_identifiers else None)
     return Asker(searcher, generator, extractive, verifier, traces, settings, drugs_named(searcher))

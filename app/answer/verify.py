@@ -5,7 +5,8 @@ For a claim ``c`` citing evidence blocks ``E`` (blocks that were not given are d
 * for each sentence ``s`` of ``e`` (the six sharing most terms with the claim):
   **lexical(c, s)** — the share of the claim's content terms (BM25 analyzer: stop words out,
   plural-stemmed; a Chinese claim is matched through its English rendering: linked drug and disease
-  names and glossary words) found in ``s``, its neighbouring sentences, or ``e``'s title and section;
+  names and glossary words) found in ``s``, its neighbouring sentences, or — for the names the claim gives
+  only — ``e``'s title and section;
   **semantic(c, s)** — cosine similarity (all-MiniLM-L6-v2) between the claim and ``s``;
 * **support(c, e) = max over s of w · lexical + (1 − w) · semantic**, ``w = support_lexical_weight``;
   the best ``s`` is the claim's *supporting span* in ``e``, and the checks below are made against it.  (Letting any
@@ -50,7 +51,8 @@ _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)?")
 # ("4 CONTRAINDICATIONS Warfarin is contraindicated in: Pregnancy Warfarin is contraindicated in women who…")
 # is as negative as a claim that says it once.
 _NEGATION = re.compile(
-    r"\b(not|no|never|none|without|cannot|can't|don't|doesn't|isn't|aren't|shouldn't|mustn't)\b|不|没有|无|勿",
+    r"\b(not|no|never|none|without|cannot|can't|don't|doesn't|isn't|aren't|shouldn't|mustn't)\b"
+    r"|不(?!良|全|适|足|耐受|规则|孕|宁)|没有|无(?!菌|机|力|尿)|勿",  # 不良反应, 肾功能不全, 无菌… are words
     re.IGNORECASE,
 )
 _FORBIDS = re.compile(r"\b(avoid(?:ed|s)?|contraindicat\w*|unsafe|prohibit\w*)\b|禁用|禁忌|避免", re.IGNORECASE)
@@ -186,16 +188,19 @@ class Verifier:
     """Checks claims against cited evidence with the support score above (thread-safe, stateless)."""
 
     def __init__(self, embed: Embed, tokens: Tokens, threshold: float, lexical_weight: float,
-                 to_english: Callable[[str], str] | None = None,
-                 beyond_names: Callable[[str], set[str]] | None = None) -> None:
-        """``beyond_names``: a claim's content terms (as matched) other than the names of the drugs and diseases it
-        names; a claim with none says nothing the verifier can check and is dropped."""
+                 to_english: Callable[[str], str] | None = None, names: Callable[[str], set[str]] | None = None,
+                 require_more_than_names: bool = False) -> None:
+        """``names``: the terms of the drug and disease names a claim gives.  A passage's title and section count
+        toward a claim's lexical overlap only for those (the title says what the passage is about, not what it
+        says: an abstract's chunk is titled with its first sentence).  ``require_more_than_names``: a claim that is
+        nothing but names once matched is dropped unchecked (``UNCHECKABLE``)."""
         self.embed = embed
         self.tokens = tokens
         self.threshold = threshold
         self.lexical_weight = lexical_weight
         self.to_english = to_english or (lambda text: text)
-        self.beyond_names = beyond_names
+        self.names = names
+        self.require_more_than_names = require_more_than_names
 
     def check(self, claims: Sequence[RawClaim], evidence: Sequence[Evidence]) -> list[CheckedClaim]:
         by_n = {ev.n: ev for ev in evidence}
@@ -209,7 +214,8 @@ class Verifier:
                 item.reason = "uncited"
             elif not valid:
                 item.reason = "cites only evidence that was not given"
-            elif self.beyond_names is not None and not self.beyond_names(raw.text):
+            elif self.require_more_than_names and self.names is not None and not (
+                    set(self.tokens(self.to_english(raw.text))) - self.names(raw.text)):
                 item.reason = UNCHECKABLE
                 item.citations = []
             for n in valid:
@@ -221,6 +227,7 @@ class Verifier:
             return checked
         matched = {id(c): self.to_english(c.text) for c in todo}
         terms = {id(c): set(self.tokens(matched[id(c)])) for c in todo}
+        named = {id(c): self.names(c.text) if self.names is not None else terms[id(c)] for c in todo}
         sentence_terms = {n: [set(self.tokens(s[2])) for s in sentences[n]] for n in sentences}
         # Semantic similarity is computed for the sentences that share the most terms with the claim.
         shortlist = {(id(c), n): _shortlist(terms[id(c)], sentence_terms[n]) for c in todo for n in c.citations}
@@ -237,7 +244,7 @@ class Verifier:
             for n in claim.citations:
                 ev = by_n[n]
                 claim_terms = terms[id(claim)]
-                context = set(self.tokens(f"{ev.chunk.title} {ev.chunk.section}"))
+                context = set(self.tokens(f"{ev.chunk.title} {ev.chunk.section}")) & named[id(claim)]
                 best, lexical, semantic, score = -1, 0.0, 0.0, -1.0
                 for i in shortlist[(id(claim), n)]:
                     window = set().union(context, *sentence_terms[n][max(0, i - 1) : i + 2])
