@@ -252,7 +252,7 @@ class Settings(BaseSettings):
         "question-passage similarity (see app/answer/relevance.py).",
     )
     support_threshold: float = Field(
-        default=0.65,
+        default=0.70,
         ge=0,
         le=1,
         description="A claim is supported when its support score against a cited passage reaches this "

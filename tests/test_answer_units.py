@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.answer.citations import STALE, build_citations, drop_stale, stale_passages
-from app.answer.claims import complete_claims, render_claim, split_claims
+from app.answer.claims import render_claim, split_claims
 from app.answer.evidence import Evidence, parse_citations, strip_citations
 from app.answer.prompt import ABSTAIN_TOKEN, REMOVED, SYSTEM, answer_messages, is_instruction_like, sanitize_passage
 from app.answer.think import ThinkSplitter, split_reasoning
@@ -80,22 +80,6 @@ def test_answer_is_cut_into_claims_with_their_marks() -> None:
     assert [(c.text, c.cited) for c in zh] == [("华法林与阿司匹林合用增加出血风险。", (1,)), ("妊娠期禁用。", (2,))]
 
 
-STREAMED_ANSWERS = [
-    "Warfarin raises bleeding risk. [1][2] It is contraindicated in pregnancy [3].\n\n1. Monitor the INR [4].",
-    "Carry identification stating that they take warfarin. [1]. The same again. [9]. Aspirin adds risk [1, 2].",
-    "华法林与阿司匹林合用增加出血风险[1]。妊娠期禁用[2]。监测INR[3][4]。",
-    "Doses of 2 to 5 mg are usual [1]. Avoid NSAIDs [2]\n[3]\nCheck INR weekly [1].",
-]
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.sampled_from(STREAMED_ANSWERS), st.lists(st.integers(min_value=1, max_value=120), max_size=15))
-def test_claims_verified_while_streaming_are_the_claims_of_the_whole_answer(answer: str, cuts: list[int]) -> None:
-    done: list = []
-    for cut in sorted(set(cuts)) + [len(answer)]:
-        done.extend(complete_claims(answer[:cut])[len(done):])
-    done.extend(split_claims(answer)[len(done):])
-    assert done == split_claims(answer)
 
 
 def test_claims_are_rendered_with_marks_before_the_stop() -> None:
@@ -260,6 +244,10 @@ def test_polarity_and_numbers() -> None:
     assert contradicts("Aspirin lowers bleeding risk", "Aspirin increases the risk of bleeding.")
     assert not contradicts("华法林增加出血风险", "Aspirin increases the risk of bleeding.")
     assert not contradicts("危险因素包括肾功能不全。", "Predisposing factors include renal impairment.")
+    # a direction the sentence does not state: an aim is no finding
+    assert contradicts("IL-4 levels were significantly lower in patients with pancreatitis",
+                       "To investigate the association between early changes in IL-4 and pancreatitis.")
+    assert not contradicts("Amiodarone raises the INR", "Amiodarone increases the INR in most patients.")
     assert numbers_in("2 to 5 mg, 1,000 units, 2.5%") == {"2", "5", "1000", "2.5"}
     # a label that forbids twice is as negative as a claim that forbids once; "not contraindicated" is positive
     label = ("4 CONTRAINDICATIONS Warfarin sodium is contraindicated in: Pregnancy Warfarin sodium is "

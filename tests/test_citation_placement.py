@@ -164,7 +164,12 @@ def test_a_mark_is_never_given_to_two_claims_nor_lost() -> None:
             {n for c in parsed.claims for n in c.cited} | {n for d in parsed.dropped for n in d.numbers}), text
 
 
-STREAMED = [t for t, _, _ in PLACEMENTS] + [c["text"] for c in CORPUS["cases"]]
+STREAMED = [t for t, _, _ in PLACEMENTS] + [c["text"] for c in CORPUS["cases"]] + [
+    "Warfarin raises bleeding risk. [1][2] It is contraindicated in pregnancy [3].\n\n1. Monitor the INR [4].",
+    "Carry identification stating that they take warfarin. [1]. The same again. [9]. Aspirin adds risk [1, 2].",
+    "华法林与阿司匹林合用增加出血风险[1]。妊娠期禁用[2]。监测INR[3][4]。",
+    "Doses of 2 to 5 mg are usual [1]. Avoid NSAIDs [2]\n[3]\nCheck INR weekly [1].",
+]
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,6 +10,7 @@ from app.answer.generator import Generator
 from app.answer.llm import OpenAICompatibleGenerator
 from app.answer.verify import Verifier
 from app.config import Settings
+from app.drugs.names import SALT_WORDS
 from app.retrieval.search import Searcher
 from app.stores.traces import TraceStore, default_url
 from app.text.embedding import MemoEmbedder
@@ -28,11 +29,15 @@ def english_rendering(searcher: Searcher) -> Callable[[str], str]:
 
 
 def name_terms(searcher: Searcher) -> Callable[[str], set[str]]:
-    """The terms of the names of the drugs and diseases a text links (English name and the words as written)."""
+    """The terms of the names of the drugs and diseases a text links (English name and the words as written), and
+    the salt and form words a product name carries ("USP", "tablets", "hydrochloride")."""
     analyzer, tokens = searcher.query_analyzer, searcher.rt.analyzer.tokens
+    product_words = {t for word in SALT_WORDS for t in tokens(word)}
 
     def names(text: str) -> set[str]:
-        return {t for e in analyzer.analyze(text).entities for name in (e.name, e.surface) for t in tokens(name)}
+        analyzed = analyzer.analyze(text)
+        linked = {t for e in analyzed.entities for name in (e.name, e.surface) for t in tokens(name)}
+        return linked | (set(tokens(text)) & product_words)
 
     return names
 

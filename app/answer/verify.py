@@ -16,8 +16,8 @@ For a claim ``c`` citing evidence blocks ``E`` (blocks that were not given are d
 A claim is supported when, for at least one cited passage, ``support ≥ support_threshold`` **and**
 hard checks pass: every number the claim states (doses, percentages) appears in that passage; the
 claim does not contradict its supporting sentence (polarity — a sentence that forbids, "contraindicated",
-"avoid", 禁用…, or negates, "not", 不…, an odd number of times, but not both, is negative — or direction —
-increase vs decrease — differs, or it calls safe what the sentence calls a
+"avoid", 禁用…, or negates, "not", 不…, an odd number of times, but not both, is negative — or the claim states
+a direction — increase or decrease — the sentence does not, or it calls safe what the sentence calls a
 harm or risk); and it adds no strong qualifier ("safe", "always", "first-line", "effective"…) that
 the passage does not use.  A claim whose matched terms are only the names of the drugs and diseases it names is
 not checked at all (``UNCHECKABLE``): with an encoder that cannot read Chinese, that is what is left of a Chinese
@@ -132,7 +132,7 @@ _HEADING_PREFIX = re.compile(r"^\s*(?:\d+(?:\.\d+)*\s+)?[A-Z][A-Z ,&/-]{3,}\s+(?
 
 
 def contradicts(claim: str, sentence: str) -> bool:
-    """Negation or direction flipped, or safety asserted where the sentence speaks of harm."""
+    """Negation flipped, a direction the sentence does not state, or safety asserted where it speaks of harm."""
     sentence = _HEADING_PREFIX.sub("", sentence)
     claim_neg, claim_dir = polarity(claim)
     sent_neg, sent_dir = polarity(sentence)
@@ -140,7 +140,9 @@ def contradicts(claim: str, sentence: str) -> bool:
         return True
     if _SAFE.search(claim) and _HARM.search(sentence) and not _SAFE.search(sentence):
         return True
-    return claim_dir != 0 and sent_dir != 0 and claim_dir != sent_dir
+    # A claim that says something rises or falls needs a sentence that says so (an abstract's aim, "to investigate
+    # the changes in IL-4", does not support "IL-4 was lower").
+    return claim_dir != 0 and claim_dir != sent_dir
 
 
 def unstated_qualifiers(claim: str, passage: str) -> list[str]:
