@@ -269,17 +269,22 @@ def agreement(rows: Sequence[dict[str, Any]], judgements: Sequence[dict[str, Any
     verdicts = {key: c["supported"] for r in rows
                 for key, c in zip(claim_keys(r["id"], [c["text"] for c in r["claims"]]), r["claims"], strict=True)}
     cells: Counter[str] = Counter()
+    disagreements: list[dict[str, Any]] = []  # kept but judged wrong, dropped but judged correct
     for j in judgements:
         kept = verdicts.get(j["key"])
         if kept is None:
             cells["not in this run"] += 1
             continue
         cells[f"{'kept' if kept else 'dropped'} & {'correct' if j['correct'] else 'wrong'}"] += 1
+        if kept != j["correct"]:
+            disagreements.append({"id": j["id"], "verifier": "kept" if kept else "dropped", "correct": j["correct"],
+                                  "claim": j.get("claim"), "note": j.get("note")})
     judged = sum(v for k, v in cells.items() if k != "not in this run")
     agree = cells["kept & correct"] + cells["dropped & wrong"]
     correct = cells["kept & correct"] + cells["dropped & correct"]
     return {"judged": judged, "cells": dict(cells), "agreement": agree / judged if judged else None,
-            "kept_correct_share": cells["kept & correct"] / correct if correct else None}
+            "kept_correct_share": cells["kept & correct"] / correct if correct else None,
+            "disagreements": disagreements}
 
 
 # ---------------------------------------------------------------- the run
@@ -469,6 +474,11 @@ def render(report: dict[str, Any]) -> str:
               + (f"; agreement {ag['agreement']:.0%}" if ag["agreement"] is not None else "")
               + (f"; kept-and-correct share of the correct claims {ag['kept_correct_share']:.0%}"
                  if ag["kept_correct_share"] is not None else "") + "."]
+    if ag.get("disagreements"):
+        lines += ["", "Where the verifier and the person disagree (MedicationQA claims by id only):", "",
+                  "| question | verifier | judged | claim | why |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {d['id']} | {d['verifier']} | {'correct' if d['correct'] else 'wrong'} | "
+                  f"{(d['claim'] or '—').replace('|', '/')} | {d['note']} |" for d in ag["disagreements"]]
     abst = report["summary"]["llm"]["all"]["abstained"]
     lines += ["", "LLM abstentions by case: " + (", ".join(f"{k}: {v}" for k, v in sorted(abst.items())) or "none")]
     return "\n".join(lines) + "\n"

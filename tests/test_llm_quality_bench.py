@@ -97,3 +97,4 @@ def test_agreement_counts_each_cell() -> None:
     assert result["cells"] == {"kept & correct": 1, "dropped & correct": 1, "kept & wrong": 1, "not in this run": 1}
     assert result["judged"] == 3 and result["agreement"] == pytest.approx(1 / 3)
     assert result["kept_correct_share"] == pytest.approx(1 / 2)
+    assert [(d["verifier"], d["correct"]) for d in result["disagreements"]] == [("dropped", True), ("kept", False)]
