@@ -54,7 +54,8 @@ def _jsonl(name: str, count: int) -> list[str]:
         return [json.loads(line)["query"] for line in fh][:count]
 
 
-def _out_of_corpus() -> list[str]:
+def out_of_corpus() -> list[str]:
+    """The out-of-scope questions the knowledge cannot answer (``tests/fixtures/out_of_corpus.txt``)."""
     path = ROOT / "tests" / "fixtures" / "out_of_corpus.txt"
     return [q.strip() for q in path.read_text(encoding="utf-8").splitlines() if q.strip() and not q.startswith("#")]
 
@@ -137,7 +138,7 @@ def main() -> int:
     ensure_index(args.data_dir, _starter_documents(settings.knowledge_dir), "app.cli")
     heldout = _jsonl("medquad_heldout", args.questions // 2)
     questions = heldout + _jsonl("pubmedqa_dev", args.questions // 2) + CLINICAL
-    ooc = _out_of_corpus()
+    ooc = out_of_corpus()
     previous = args.out / "answers.json"
     report: dict[str, Any] = json.loads(previous.read_text(encoding="utf-8")) if previous.exists() else {}
     report.update({"machine": {"python": platform.python_version(), "cpus": 2},

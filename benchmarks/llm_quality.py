@@ -61,6 +61,8 @@ from app.answer.prompt import PROMPT_VERSION
 from app.config import Settings
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
+from benchmarks.answers import out_of_corpus
+from benchmarks.eval_sets import read_jsonl_rows
 from benchmarks.focus_answers import _verbatim, focus_catalog, focus_of, score_answer, split_of
 from benchmarks.llm_model import MODEL_ALIAS, ModelUnavailable, joined_model
 
@@ -80,25 +82,19 @@ class Question:
     split: str  # tune | held-out | check (sets not used for tuning)
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def load_questions(shared_dir: Path) -> list[Question]:
     questions = [Question(r["id"], "pubmedqa", r["query"], None, "check")
-                 for r in _jsonl(DATA / "pubmedqa_dev.jsonl")[::40][:12]]
+                 for r in read_jsonl_rows(DATA / "pubmedqa_dev.jsonl")[::40][:12]]
     medicationqa = shared_dir / "questions" / "medicationqa_dev.jsonl"
     if medicationqa.exists():
         questions += [Question(r["id"], "medicationqa", r["question"], r.get("focus"), split_of(r["id"]))
-                      for r in _jsonl(medicationqa)[::8][:24]]
+                      for r in read_jsonl_rows(medicationqa)[::8][:24]]
     else:
         print(f"llm_quality: {medicationqa} not found; the MedicationQA questions are skipped", file=sys.stderr)
     questions += [Question(r["id"], "zh", r["question"], r["focus"], split_of(r["id"]))
-                  for r in _jsonl(DATA / "llm_quality_zh.jsonl")]
-    ooc = (ROOT / "tests" / "fixtures" / "out_of_corpus.txt").read_text(encoding="utf-8").splitlines()
-    ooc = [q.strip() for q in ooc if q.strip() and not q.startswith("#")]
-    questions += [Question(f"ooc-{i + 1}", "out_of_scope", q, None, "check") for i, q in enumerate(ooc[::3][:8])]
+                  for r in read_jsonl_rows(DATA / "llm_quality_zh.jsonl")]
+    questions += [Question(f"ooc-{i + 1}", "out_of_scope", q, None, "check")
+                  for i, q in enumerate(out_of_corpus()[::3][:8])]
     return questions
 
 
@@ -364,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             close_asker(extractive)
         records: dict[str, dict[str, Any]]
         if args.replay:
-            records = {r["question"]: r for r in _jsonl(args.replay)}
+            records = {r["question"]: r for r in read_jsonl_rows(args.replay)}
             model = next(iter(records.values()))["model"] if records else MODEL_ALIAS
             replay = ReplayGenerator(records, model)
             asker = build_asker(searcher, generator=replay, settings=run_settings)
@@ -387,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                 for record in records.values():
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         searcher.close()
-    judgements = _jsonl(JUDGEMENTS) if JUDGEMENTS.exists() else []
+    judgements = read_jsonl_rows(JUDGEMENTS) if JUDGEMENTS.exists() else []
     report["agreement"] = agreement(report["llm"], judgements)
     report["summary"] = {mode: {group: aggregate([r for r in report[mode] if r["set"] == group or group == "all"])
                                 for group in ("all", "pubmedqa", "medicationqa", "zh", "out_of_scope")}

@@ -61,13 +61,13 @@ def answer_path(settings: Settings, rt: Runtime, searcher: Any, questions: int, 
     """Extractive answers (``benchmarks.answers.quality``) and, with ``overhead_runs``, the LLM-path overhead
     over a llama.cpp server (``benchmarks.answers.overhead``), or the reason it could not run."""
     from app.answer.factory import build_asker, close_asker
-    from benchmarks.answers import CLINICAL, _jsonl, _out_of_corpus, overhead, quality
+    from benchmarks.answers import CLINICAL, _jsonl, out_of_corpus, overhead, quality
 
     out: dict[str, Any] = {}
     heldout = _jsonl("medquad_heldout", questions // 2)
     asked = heldout + _jsonl("pubmedqa_dev", questions // 2) + CLINICAL[: max(1, questions // 6)]
     asker = build_asker(searcher)
-    out["extractive"] = quality(asker, rt, asked, _out_of_corpus()[:ooc], heldout)
+    out["extractive"] = quality(asker, rt, asked, out_of_corpus()[:ooc], heldout)
     close_asker(asker)
     if overhead_runs:
         from tests.llama_server import llama_server, unavailable_reason

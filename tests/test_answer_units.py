@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from app.answer.citations import STALE, build_citations, drop_stale, stale_passages
 from app.answer.claims import render_claim, split_claims
-from app.answer.evidence import Evidence, parse_citations, strip_citations
+from app.answer.evidence import Evidence, parse_citations
+from app.answer.marks import without_marks
 from app.answer.prompt import ABSTAIN_TOKEN, REMOVED, SYSTEM, answer_messages, is_instruction_like, sanitize_passage
 from app.answer.think import ThinkSplitter, split_reasoning
 from app.answer.verify import UNCHECKABLE, Verifier, contradicts, numbers_in, numbers_stated, quantities_in
@@ -64,7 +65,7 @@ def test_think_split_is_the_same_however_the_stream_is_cut(cuts: list[int]) -> N
 # -- claims and citation marks --------------------------------------------------------------
 def test_citation_marks_are_parsed_in_every_form() -> None:
     assert parse_citations("risk [1][2] and [3, 4] or [5，6] [2]") == [1, 2, 3, 4, 5, 6]
-    assert strip_citations("Warfarin raises risk [1][2].") == "Warfarin raises risk."
+    assert without_marks("Warfarin raises risk [1][2].") == "Warfarin raises risk."
 
 
 def test_answer_is_cut_into_claims_with_their_marks() -> None:

@@ -141,9 +141,7 @@ class Asker:
         abstain_reason: str | None = None
         abstain_case: str | None = None
         focus = grounding.focus
-        # A Chinese question is answered in Chinese only when the verifier can read Chinese (a multilingual encoder).
-        answer_language = ("en" if generator.mode == "llm" and original.language in ("zh", "mixed")
-                           and "zh" not in settings.embedding_languages else original.language)
+        answer_language = "en" if self._answers_in_english(generator, original.language) else original.language
         messages = answer_messages(rewrite.question, evidence, original.language, focus, answer_language)
         t1 = time.perf_counter()
         if grounding.abstention is not None:
@@ -261,8 +259,7 @@ class Asker:
         if generator.mode == "extractive" and request.language in ("zh", "mixed") and any(
                 ev.chunk.language != "zh" for ev in evidence):
             run.note_pending = QUOTES_IN_ENGLISH
-        elif generator.mode == "llm" and request.language in ("zh", "mixed") and \
-                "zh" not in self.settings.embedding_languages:
+        elif self._answers_in_english(generator, request.language):
             run.note_pending = ANSWER_IN_ENGLISH
         run.generator_start = time.perf_counter()
         run.text_at = run.generator_start
@@ -310,6 +307,12 @@ class Asker:
                 yield "delta", {"text": text + _separator(text)}
             elif claim.supported:
                 claim.supported, claim.reason = False, "abstention marker"
+
+    def _answers_in_english(self, generator: Generator, language: str) -> bool:
+        """Whether the LLM answers a question in this language in English: a Chinese question is answered in Chinese
+        only when the verifier can read Chinese (an encoder that reads it)."""
+        return (generator.mode == "llm" and language in ("zh", "mixed")
+                and "zh" not in self.settings.embedding_languages)
 
     # -- replay -----------------------------------------------------------------------------
     def replay(self, answer_id: str) -> dict[str, Any] | None:

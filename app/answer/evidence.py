@@ -111,9 +111,3 @@ def parse_citations(text: str) -> list[int]:
             if value not in numbers:
                 numbers.append(value)
     return numbers
-
-
-def strip_citations(text: str) -> str:
-    """``text`` without its citation markers (and the spaces they leave)."""
-    return re.sub(r"\s+([.,;:!?。，；：！？])", r"\1", CITATION_MARKER.sub("", text)).strip()
-

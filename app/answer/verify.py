@@ -175,7 +175,7 @@ def quantities_in(text: str) -> set[tuple[str, str]]:
     """(number, unit) pairs: "2 to 5 mg" is 2 mg and 5 mg; "3克" is 3 g."""
     pairs: set[tuple[str, str]] = set()
     for match in _NUMBER_RUN.finditer(text):
-        unit = _UNITS[match.group(2).lower()] if match.group(2).lower() in _UNITS else _UNITS.get(match.group(2), "")
+        unit = _UNITS.get(match.group(2).lower(), "")
         for number in _NUMBER.findall(match.group(1)):
             pairs.add((number.replace(",", ""), unit))
     return pairs
@@ -208,28 +208,34 @@ class Verifier:
         by_n = {ev.n: ev for ev in evidence}
         checked: list[CheckedClaim] = []
         sentences: dict[int, list[tuple[int, int, str]]] = {}
+        matched: dict[int, str] = {}  # the claim as matched against the evidence (its English rendering)
+        terms: dict[int, set[str]] = {}
+        named: dict[int, set[str]] = {}  # the terms of the names it gives (all its terms without ``names``)
         for raw in claims:
             valid = [n for n in raw.cited if n in by_n]
             dropped = [n for n in raw.cited if n not in by_n]
             item = CheckedClaim(raw.text, valid, dropped, supported=False)
+            checked.append(item)
             if not raw.cited:
                 item.reason = "uncited"
-            elif not valid:
+                continue
+            if not valid:
                 item.reason = "cites only evidence that was not given"
-            elif self.require_more_than_names and self.names is not None and not (
-                    set(self.tokens(self.to_english(raw.text))) - self.names(raw.text)):
+                continue
+            key = id(item)
+            matched[key] = self.to_english(raw.text)
+            terms[key] = set(self.tokens(matched[key]))
+            named[key] = self.names(raw.text) if self.names is not None else terms[key]
+            if self.require_more_than_names and self.names is not None and not terms[key] - named[key]:
                 item.reason = UNCHECKABLE
                 item.citations = []
+                continue
             for n in valid:
                 if n not in sentences:
                     sentences[n] = self._sentences(by_n[n])
-            checked.append(item)
         todo = [c for c in checked if c.citations]
         if not todo:
             return checked
-        matched = {id(c): self.to_english(c.text) for c in todo}
-        terms = {id(c): set(self.tokens(matched[id(c)])) for c in todo}
-        named = {id(c): self.names(c.text) if self.names is not None else terms[id(c)] for c in todo}
         sentence_terms = {n: [set(self.tokens(s[2])) for s in sentences[n]] for n in sentences}
         # Semantic similarity is computed for the sentences that share the most terms with the claim.
         shortlist = {(id(c), n): _shortlist(terms[id(c)], sentence_terms[n]) for c in todo for n in c.citations}
