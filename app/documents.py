@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
-from app.model import SOURCE_TYPES, Document
+from app.model import SOURCE_TYPES, Document, Page
 from app.text.language import detect_language
 from app.text.validity import InvalidText, check_value
 
-_KNOWN_FIELDS = {"id", "title", "text", "sections", "source_type", "url", "published", "language", "metadata"}
+_KNOWN_FIELDS = {"id", "title", "text", "sections", "source_type", "url", "published", "language", "metadata",
+                 "pages"}
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 MAX_ID_LENGTH = 256
 
@@ -103,7 +106,7 @@ def parse_document(obj: Any) -> Document:
         raise DocumentError("language", f"must be en or zh, got {language!r}")
     title = _optional_str(obj, "title") or doc_id.strip()
     body = "\n".join(text for _, text in sections)
-    return Document.from_sections(
+    doc = Document.from_sections(
         id=doc_id.strip(),
         title=title,
         source_type=source_type,
@@ -113,12 +116,44 @@ def parse_document(obj: Any) -> Document:
         language=language or detect_language(title + "\n" + body),
         metadata={**metadata, **extra},
     )
+    if obj.get("pages") is not None:
+        doc = replace(doc, pages=_pages(obj["pages"], len(doc.text)))
+    return doc
+
+
+def _pages(raw: Any, text_length: int) -> tuple[Page, ...]:
+    """``pages``: [{page, start, end, ocr?}] in canonical-text offsets, in order, not overlapping."""
+    if not isinstance(raw, list):
+        raise DocumentError("pages", "must be a list of {page, start, end}")
+    pages: list[Page] = []
+    for i, item in enumerate(raw):
+        field_name = f"pages[{i}]"
+        if not isinstance(item, dict):
+            raise DocumentError(field_name, "must be an object with page, start and end")
+        for key in ("page", "start", "end"):
+            if not isinstance(item.get(key), int) or isinstance(item.get(key), bool):
+                raise DocumentError(f"{field_name}.{key}", "is required and must be an integer")
+        if not isinstance(item.get("ocr", False), bool):
+            raise DocumentError(f"{field_name}.ocr", "must be true or false")
+        page = Page(item["page"], item["start"], item["end"], item.get("ocr", False))
+        if page.number < 1:
+            raise DocumentError(f"{field_name}.page", "must be 1 or more")
+        if not 0 <= page.start < page.end <= text_length:
+            raise DocumentError(field_name, f"start and end must satisfy 0 <= start < end <= {text_length}")
+        if pages and (page.start < pages[-1].end or page.number < pages[-1].number):
+            raise DocumentError(field_name, "pages must be in order and must not overlap")
+        pages.append(page)
+    return tuple(pages)
 
 
 class DocumentIndexer(Protocol):
     """What the API needs from the indexer (wired by the composition root)."""
 
     def index_documents(self, docs: Sequence[Document], origin: str) -> Any: ...
+
+    def index_upload(self, path: Path, name: str, doc_id: str, source_type: str) -> Any:
+        """Parse one uploaded file (PDF, Word, HTML, Markdown, text) and index it as ``doc_id``."""
+        ...
 
     def delete(self, doc_ids: Sequence[str]) -> tuple[list[str], list[str]]: ...
 

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
+from urllib.parse import quote
 
 SourceType = Literal["label", "guideline", "evidence", "interaction", "other"]
 SOURCE_TYPES: tuple[str, ...] = ("label", "guideline", "evidence", "interaction", "other")
@@ -27,6 +28,40 @@ class Section:
     heading: str
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """The span of a paged document's canonical text that came from one page of its original file: page
+    ``number`` (1-based) gave ``text[start:end]``; ``ocr`` says it was read from the page image."""
+
+    number: int
+    start: int
+    end: int
+    ocr: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.number, "start": self.start, "end": self.end, "ocr": self.ocr}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Page:
+        if isinstance(data, dict):
+            return cls(int(data["page"]), int(data["start"]), int(data["end"]), bool(data.get("ocr", False)))
+        number, start, end, *rest = data  # the compact form chunk payloads carry: [page, start, end, ocr]
+        return cls(int(number), int(start), int(end), bool(rest[0]) if rest else False)
+
+
+def pages_within(pages: tuple[Page, ...], start: int, end: int) -> tuple[Page, ...]:
+    """The pages whose text overlaps ``[start, end)``, in page order."""
+    return tuple(p for p in pages if p.start < end and start < p.end)
+
+
+def page_label(pages: tuple[Page, ...]) -> str | None:
+    """"p. 12" / "pp. 12-13" for the pages a span lies on; None for a document without pages."""
+    if not pages:
+        return None
+    first, last = pages[0].number, pages[-1].number
+    return f"p. {first}" if first == last else f"pp. {first}-{last}"
 
 
 @dataclass(frozen=True)
@@ -47,6 +82,7 @@ class Document:
     published: str | None = None
     language: str = "en"
     metadata: dict[str, Any] = field(default_factory=dict)
+    pages: tuple[Page, ...] = ()  # a paged file's page spans (PDF), in page order; () for everything else
 
     @classmethod
     def from_sections(
@@ -99,11 +135,19 @@ class Document:
                 "published": self.published,
                 "language": self.language,
                 "metadata": self.metadata,
+                # only a paged document carries pages, so the versions of every other document stay as they were
+                **({"pages": [p.to_json() for p in self.pages]} if self.pages else {}),
             },
             sort_keys=True,
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def original(self) -> str | None:
+        """sha256 of the original file the service keeps for this document (``metadata.file``), if any."""
+        file = self.metadata.get("file")
+        return file.get("sha256") if isinstance(file, dict) and isinstance(file.get("sha256"), str) else None
 
     def section_text(self, section: Section) -> str:
         return self.text[section.start : section.end]
@@ -123,6 +167,8 @@ class Document:
             out["published"] = self.published
         if self.metadata:
             out["metadata"] = self.metadata
+        if self.pages:
+            out["pages"] = [p.to_json() for p in self.pages]
         return out
 
 
@@ -142,6 +188,8 @@ class Chunk:
     url: str | None = None
     published: str | None = None
     language: str = "en"
+    pages: tuple[Page, ...] = ()  # the document's pages this chunk's text lies on (whole page spans)
+    original: str | None = None  # sha256 of the document's original file, kept in the data dir, if any
 
     @cached_property
     def chunk_id(self) -> str:
@@ -177,7 +225,13 @@ class Chunk:
             "url": self.url,
             "published": self.published,
             "language": self.language,
+            "pages": [[p.number, p.start, p.end, p.ocr] for p in self.pages],
+            "original": self.original,
         }
+
+    def pages_of(self, start: int, end: int) -> tuple[Page, ...]:
+        """The pages the span ``[start, end)`` of this chunk's document lies on."""
+        return pages_within(self.pages, start, end)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Chunk:
@@ -194,7 +248,14 @@ class Chunk:
             url=payload.get("url"),
             published=payload.get("published"),
             language=payload.get("language", "en"),
+            pages=tuple(Page.from_json(p) for p in payload.get("pages") or ()),
+            original=payload.get("original"),
         )
+
+
+def original_file_link(doc_id: str, page: int | None) -> str:
+    """Where a permitted caller opens a document's original file (at the cited page of a paged one)."""
+    return f"/v1/documents/{quote(doc_id, safe='/:')}/file" + (f"#page={page}" if page else "")
 
 
 def point_id_for(chunk_id: str) -> str:
@@ -287,6 +348,12 @@ class Citation:
     passage_start: int
     passage_end: int
     guideline: GuidelineNote | None = None
+    pages: tuple[Page, ...] = ()  # the pages of the original file the quote lies on (paged documents)
+    original: str | None = None  # sha256 of the original file the service keeps, if any
+
+    @property
+    def page(self) -> int | None:
+        return self.pages[0].number if self.pages else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -295,6 +362,9 @@ class Citation:
             "evidence_level": self.evidence_level, "published": self.published, "version": self.version,
             "chunk_id": self.chunk_id, "passage": {"start": self.passage_start, "end": self.passage_end},
             "guideline": self.guideline.to_json() if self.guideline else None,
+            "page": self.page, "page_end": self.pages[-1].number if self.pages else None,
+            "page_label": page_label(self.pages), "ocr": any(p.ocr for p in self.pages),
+            "file": original_file_link(self.doc_id, self.page) if self.original else None,
         }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.model import Chunk, Document, Section
+from app.model import Chunk, Document, Section, pages_within
 from app.text.sentences import TOKEN as _TOKEN
 from app.text.sentences import Span as _Span
 from app.text.sentences import count_tokens, sentence_spans
@@ -100,6 +100,8 @@ def chunk_document(doc: Document, cfg: ChunkingConfig) -> list[Chunk]:
                     url=doc.url,
                     published=doc.published,
                     language=doc.language,
+                    pages=pages_within(doc.pages, start, end),
+                    original=doc.original,
                 )
             )
     return chunks

@@ -39,6 +39,7 @@ def build_citations(claims: Sequence[CheckedClaim], evidence: Sequence[Evidence]
             quote=c.text[start - c.start : end - c.start], source_type=c.source_type,
             evidence_level=ev.evidence_level, published=c.published, version=c.version, chunk_id=c.chunk_id,
             passage_start=c.start, passage_end=c.end, guideline=ev.guideline,
+            pages=c.pages_of(start, end), original=c.original,
         ))
     return citations
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.model import Chunk, Document, Section
+from app.model import Chunk, Document, Page, Section
 
 VECTORS_INDEX_KEY = "vectors_index"  # meta: the chunk index (settings.index_name()) the documents were written to
 
@@ -49,6 +49,8 @@ def encode_document(doc: Document) -> bytes:
         "language": doc.language,
         "metadata": doc.metadata,
     }
+    if doc.pages:
+        data["pages"] = [[p.number, p.start, p.end, p.ocr] for p in doc.pages]
     return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
 
 
@@ -64,6 +66,7 @@ def decode_document(blob: bytes) -> Document:
         published=data["published"],
         language=data["language"],
         metadata=data["metadata"],
+        pages=tuple(Page.from_json(p) for p in data.get("pages") or ()),
     )
 
 
