@@ -25,8 +25,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY indexers ./indexers
-# psycopg: the PostgreSQL driver for MEDEVIDENCE_TRACES_URL=postgresql+psycopg://... (pyproject.toml has none).
-RUN pip install . "psycopg[binary]>=3.2,<4"
+# psycopg: the PostgreSQL driver for MEDEVIDENCE_TRACES_URL=postgresql+psycopg://... (pyproject.toml has none);
+# the ocr extra reads scanned PDF pages (rapidocr ships its models in the wheel).
+RUN pip install . "psycopg[binary]>=3.2,<4" && pip install ".[ocr]"
 
 # ---- runtime -------------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -38,6 +39,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     TRANSFORMERS_OFFLINE=1 \
     MEDEVIDENCE_DATA_DIR=/data \
     MEDEVIDENCE_KNOWLEDGE_DIR=/opt/medevidence/knowledge
+# OpenCV (the OCR extra's image handling) loads libGL and GLib even headless.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 medevidence \
  && useradd --system --uid 10001 --gid medevidence --home-dir /home/medevidence --create-home \
       --shell /usr/sbin/nologin medevidence \

@@ -23,10 +23,13 @@ LLM_STAMP    := $(VENV)/.llm-test-deps-$(LLAMA_KEY)
 # and check accessibility with axe-core from npm (package.json; node_modules is not committed).
 BROWSER_STAMP := $(VENV)/.browser-test-deps
 
+# The document tests render a Chinese drug instruction to PDF with Debian's Noto CJK fonts.
+FONTS_STAMP := $(VENV)/.font-test-deps
+
 # The trace/audit store contract also runs on a real PostgreSQL, started per test run from Debian's package.
 PG_STAMP := $(VENV)/.postgres-test-deps
 
-.PHONY: setup run test lint bench bench-smoke knowledge llm-test-deps llm-quality-deps browser-test-deps postgres-test-deps
+.PHONY: setup run test lint bench bench-smoke knowledge llm-test-deps llm-quality-deps browser-test-deps postgres-test-deps font-test-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +75,12 @@ $(BROWSER_STAMP): $(STAMP) package.json
 
 browser-test-deps: $(BROWSER_STAMP)
 
+$(FONTS_STAMP): $(STAMP)
+	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk)
+	touch $(FONTS_STAMP)
+
+font-test-deps: $(FONTS_STAMP)
+
 $(PG_STAMP): $(STAMP)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql)
 	touch $(PG_STAMP)
@@ -86,7 +95,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	touch $(BENCH_STAMP)
 
 # The tests include the benchmark suite's smoke mode (tests/test_benchmarks_smoke.py), so it needs the bench extra too.
-test: setup llm-test-deps browser-test-deps postgres-test-deps $(BENCH_STAMP)
+test: setup llm-test-deps browser-test-deps font-test-deps postgres-test-deps $(BENCH_STAMP)
 	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 MEDEVIDENCE_REQUIRE_BROWSER=1 MEDEVIDENCE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 lint: setup

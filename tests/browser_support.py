@@ -28,9 +28,16 @@ def require(ok: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
+_OPEN: list[Any] = []  # the browser a block of this thread has open (Playwright's sync API allows one at a time)
+
+
 @contextmanager
 def chromium() -> Iterator[Any]:
-    """A headless Chromium for the block."""
+    """A headless Chromium for the block (the one already open, when a surrounding block has one: the session's
+    page-test browser while a fixture prints a PDF)."""
+    if _OPEN:
+        yield _OPEN[-1]
+        return
     require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
@@ -39,9 +46,11 @@ def chromium() -> Iterator[Any]:
         raise
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        _OPEN.append(browser)
         try:
             yield browser
         finally:
+            _OPEN.pop()
             browser.close()
 
 
