@@ -295,3 +295,24 @@ def test_a_dangling_lead_in_is_not_a_sentence() -> None:
         "Erosive Esophagitis."]
     assert _sentences("Side effects may occur if you take\n\nStorage\nKeep it dry.") == ["Storage", "Keep it dry."]
     assert _sentences("Do not take more than 4 g a day.") == ["Do not take more than 4 g a day."]
+
+
+@pytest.mark.slow
+def test_a_chinese_claim_is_checked_against_a_chinese_passage_as_written(verifier: Verifier) -> None:
+    """A hospital's Chinese 说明书: the claim is matched in its own language, not through its English rendering
+    (which keeps only the names it knows: here nothing but "warfarin")."""
+    zh = Document.from_sections(id="zh-label", title="华法林钠片说明书", source_type="label", language="zh",
+                                sections=[("药品名称", "通用名称：华法林钠片"),
+                                          ("禁忌", "以下情况禁用本品：\n\n1. 妊娠，但机械心脏瓣膜置换的孕妇除外。\n"
+                                                   "2. 有出血倾向或血液恶液质者。")])
+    section = zh.sections[1]
+    chunk = Chunk(doc_id=zh.id, version=zh.version, ordinal=1, section=section.heading, start=section.start,
+                  end=section.end, text=zh.text[section.start:section.end], title=zh.title, source_type="label",
+                  language="zh")
+    evidence = [Evidence(n=1, chunk=chunk, score=0.03, channels={"bm25": {"rank": 1.0, "score": 9.1}})]
+    as_english = Verifier(verifier.embed, verifier.tokens, verifier.threshold, verifier.lexical_weight,
+                          to_english=lambda text: "warfarin")
+    checked = as_english.check(split_claims("有出血倾向或血液恶液质者。[1]\n本品可用于治疗高血压。[1]"), evidence)
+    assert [c.supported for c in checked] == [True, False], [c.to_json() for c in checked]
+    quote = checked[0].supporting[0]
+    assert zh.text[quote.start:quote.end] == "有出血倾向或血液恶液质者。"

@@ -209,3 +209,19 @@ def test_entity_dictionary_on_real_knowledge_is_fast() -> None:
     assert len(dictionary) > 5000
     text = "Warfarin and simvastatin in type 2 diabetes mellitus with chronic kidney disease. " * 20
     assert {m.entity_id for m in dictionary.find_mentions(text)} >= {"DB00682", "DB00641", "DOID:9352"}
+
+
+def test_a_label_without_identity_metadata_is_the_label_of_the_drug_its_title_names(
+        dictionary: EntityDictionary) -> None:
+    def label(title: str, **metadata: object) -> Document:
+        return Document.from_sections(id="hospital-docs/x.pdf", title=title, source_type="label",
+                                      sections=[("禁忌", "以下情况禁用本品。")], metadata=dict(metadata))
+
+    assert links_for(label("华法林钠片说明书"), dictionary).described_drugs == ("DB00682",)
+    assert links_for(label("Warfarin Sodium Tablets prescribing information"), dictionary).described_drugs == (
+        "DB00682",)
+    # identity metadata decides when it is there, even when it matches nothing: the title is not a fallback then
+    assert links_for(label("华法林钠片说明书", generic_name="zzz"), dictionary).described_drugs == ()
+    guideline = Document.from_sections(id="g", title="华法林钠片说明书", source_type="guideline",
+                                       sections=[("x", "以下情况禁用本品。")])
+    assert links_for(guideline, dictionary).described_drugs == ()

@@ -309,3 +309,19 @@ def test_off_focus_claims() -> None:
     # An interaction question is about the other drug too.
     assert off_focus("Cilostazol raises levels.", _focus(ACETAMINOPHEN, aspect="interaction"), named) is None
     assert off_focus("anything", QuestionFocus(aspects=(INFORMATION,)), named) is None
+
+
+@pytest.mark.parametrize("aspect, heading, words", [
+    ("contraindication", "禁忌", "以下情况禁用本品"),
+    ("dose", "用法用量", "每日一次"),
+    ("side_effects", "不良反应", "最常见的副作用是出血"),
+    ("interaction", "药物相互作用", "与阿司匹林合用增加出血风险"),
+    ("storage", "贮藏", "避光，密闭保存"),
+    ("pregnancy", "孕妇及哺乳期妇女用药", "妊娠期妇女禁用"),
+    ("overdose", "药物过量", "过量可引起出血"),
+])
+def test_a_chinese_instructions_sections_answer_their_aspects(aspect: str, heading: str, words: str) -> None:
+    """The 【…】 sections of a Chinese 说明书 are the label sections of each aspect, and their words speak of it."""
+    assert BY_NAME[aspect].section_matches(heading)
+    assert BY_NAME[aspect].mentioned_in(words)
+    assert not BY_NAME["contraindication"].section_matches("不良反应")

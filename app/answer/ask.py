@@ -146,7 +146,7 @@ class Asker:
         t1 = time.perf_counter()
         if grounding.abstention is not None:
             abstain_reason, abstain_case = grounding.abstention.message(language), grounding.abstention.case
-        elif not evidence or relevance < settings.answer_min_relevance:
+        elif not evidence or (relevance < settings.answer_min_relevance and not grounding.from_own_label()):
             floor = settings.answer_min_relevance
             abstain_reason = f"no evidence reaches the relevance floor ({relevance:.2f} < {floor:.2f})"
             abstain_case = "below_relevance_floor"

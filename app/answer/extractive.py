@@ -137,6 +137,10 @@ class ExtractiveGenerator:
             return []
         question = self.to_english(request.question)
         q_terms = set(self.tokens(question))
+        # A Chinese passage (a hospital's 说明书) is matched against the question as asked, not its English
+        # rendering: their words and the encoder's reading of them are only comparable in one language.
+        as_asked = request.question if question != request.question else ""
+        zh_terms = set(self.tokens(as_asked)) or q_terms
         names = {name.lower() for name in request.entities}
         # In the one drug's own label every sentence is about it: how a sentence names it (generic or brand)
         # says nothing about whether it answers, so there the drug's names neither count nor earn a bonus.
@@ -148,30 +152,34 @@ class ExtractiveGenerator:
         for n, sentence, section, aspect_bonus, answers, own in texts:
             terms = frozenset(self.tokens(sentence))
             context = terms | set(self.tokens(section))
-            coverage = len(q_terms & context) / len(q_terms) if q_terms else 0.0
+            asked = zh_terms if _mostly_han(sentence) else q_terms
+            coverage = len(asked & context) / len(asked) if asked else 0.0
             bonus = 0.05 if any(name in sentence.lower() for name in names) else 0.0
             gate = 0.4 * coverage + bonus + aspect_bonus
             unnamed_label = own and one_drug
             if unnamed_label:
-                coverage = len(own_terms & context) / len(own_terms) if own_terms else 0.0
+                unnamed_terms = ((asked - name_terms) or asked) if asked is zh_terms else own_terms
+                coverage = len(unnamed_terms & context) / len(unnamed_terms) if unnamed_terms else 0.0
                 bonus = 0.0
             lexical.append((0.4 * coverage + bonus + aspect_bonus, gate, n, sentence, terms, answers, unnamed_label))
         # Only the lexically best sentences are embedded (the dense part needs the model).
         lexical.sort(key=lambda item: -item[0])
         shortlist = lexical[: FOCUSED_SHORTLIST if focus.names_a_subject else SHORTLIST]
         unnamed = _without_names(question, focus.drug_name_forms()) if one_drug else ""
-        queries = [question, unnamed] if unnamed else [question]
+        queries = [question, unnamed or question, as_asked or question]
         vectors = self.embed(queries + [item[3] for item in shortlist])
-        q_vec, s_vecs = vectors[0], vectors[len(queries):]
-        own_vec = vectors[1] if unnamed else q_vec  # the question without the drug's name, for its own label
+        s_vecs = vectors[len(queries):]
         candidates = []
         for i, (part, gate, n, sentence, terms, answers, unnamed_label) in enumerate(shortlist):
-            as_asked = gate + 0.6 * float(s_vecs[i] @ q_vec)
-            if unnamed_label and unnamed:  # ranked without the drug's name; relevant or not as asked
+            han = _mostly_han(sentence) and bool(as_asked)
+            q_vec = vectors[2] if han else vectors[0]
+            own_vec = vectors[2] if han else vectors[1]  # the question without the drug's name, for its own label
+            relevance = gate + 0.6 * float(s_vecs[i] @ q_vec)
+            if unnamed_label and (unnamed or han):  # ranked without the drug's name; relevant or not as asked
                 candidates.append(Candidate(n, sentence, terms, part + 0.6 * float(s_vecs[i] @ own_vec), answers,
-                                            as_asked))
+                                            relevance))
             else:
-                candidates.append(Candidate(n, sentence, terms, as_asked, answers))
+                candidates.append(Candidate(n, sentence, terms, relevance, answers))
         floor = max(MIN_SENTENCE_SCORE, RELATIVE_FLOOR * max(c.relevance for c in candidates))
         # The lead answers the asked aspect from the drug's own label when such a sentence is in reach.
         leads = [i for i, c in enumerate(candidates) if c.answers_aspect and c.relevance >= MIN_SENTENCE_SCORE]

@@ -4,9 +4,9 @@ For a claim ``c`` citing evidence blocks ``E`` (blocks that were not given are d
 
 * for each sentence ``s`` of ``e`` (the six sharing most terms with the claim):
   **lexical(c, s)** — the share of the claim's content terms (BM25 analyzer: stop words out,
-  plural-stemmed; a Chinese claim is matched through its English rendering: linked drug and disease
-  names and glossary words) found in ``s``, its neighbouring sentences, or — for the names the claim gives
-  only — ``e``'s title and section;
+  plural-stemmed; a Chinese claim is matched through its English rendering — linked drug and disease
+  names and glossary words — unless every passage it cites is Chinese) found in ``s``, its neighbouring
+  sentences, or — for the names the claim gives only — ``e``'s title and section;
   **semantic(c, s)** — cosine similarity (all-MiniLM-L6-v2) between the claim and ``s``;
 * **support(c, e) = max over s of w · lexical + (1 − w) · semantic**, ``w = support_lexical_weight``;
   the best ``s`` is the claim's *supporting span* in ``e``, and the checks below are made against it.  (Letting any
@@ -223,7 +223,9 @@ class Verifier:
                 item.reason = "cites only evidence that was not given"
                 continue
             key = id(item)
-            matched[key] = self.to_english(raw.text)
+            # a claim citing only Chinese passages (a hospital's 说明书) is matched as written, in their language
+            in_chinese = all(by_n[n].chunk.language == "zh" for n in valid)
+            matched[key] = raw.text if in_chinese else self.to_english(raw.text)
             terms[key] = set(self.tokens(matched[key]))
             named[key] = self.names(raw.text) if self.names is not None else terms[key]
             if self.require_more_than_names and self.names is not None and not terms[key] - named[key]:

@@ -42,8 +42,34 @@ class Aspect:
 
 def _aspect(name: str, label: str, label_zh: str, cues: str, sections: str, terms: str,
             label_aspect: bool = True) -> Aspect:
+    sections += f"|{_ZH_SECTIONS[name]}" if name in _ZH_SECTIONS else ""
+    terms += f"|{_ZH_TERMS[name]}" if name in _ZH_TERMS else ""
     return Aspect(name, label, label_zh, re.compile(cues, re.I), re.compile(sections, re.I), re.compile(terms, re.I),
                   label_aspect, name in PRODUCT_ASPECTS)
+
+
+# The headings of a Chinese drug instruction (说明书, the NMPA's order of 【…】 sections) that answer each aspect,
+# and the words that show a passage speaks of it under another heading.
+_ZH_DOSAGE = "用法用量|用法与用量|用法"
+_ZH_SECTIONS: dict[str, str] = {
+    "overdose": "药物过量|过量", "max_dose": _ZH_DOSAGE, "missed_dose": _ZH_DOSAGE,
+    "stopping": f"注意事项|{_ZH_DOSAGE}",
+    "lactation": "哺乳", "pregnancy": "孕妇|妊娠", "pediatric": f"儿童用药|{_ZH_DOSAGE}", "geriatric": "老年",
+    "renal": f"肾功能|{_ZH_DOSAGE}", "hepatic": f"肝功能|{_ZH_DOSAGE}", "interaction": "相互作用",
+    "contraindication": "禁忌", "side_effects": "不良反应", "warnings": "注意事项|警示语|警告",
+    "administration": _ZH_DOSAGE, "storage": "贮藏|储藏|贮存", "appearance": "性状|规格",
+    "ingredients": "成份|成分", "dose": f"{_ZH_DOSAGE}|规格", "brand_names": "药品名称",
+    "duration_of_use": _ZH_DOSAGE, "onset_duration": "药代动力学", "mechanism": "药理毒理|药理作用",
+    "indication": "适应症|功能主治|适应证",
+}
+_ZH_TERMS: dict[str, str] = {
+    "overdose": "过量|中毒", "max_dose": "最大|不超过|不宜超过|不得超过", "missed_dose": "漏服",
+    "stopping": "停药|停用", "lactation": "哺乳|乳汁", "pregnancy": "妊娠|孕妇", "pediatric": "儿童|小儿",
+    "geriatric": "老年", "renal": "肾", "hepatic": "肝", "interaction": "合用|相互作用|联用|同服",
+    "contraindication": "禁用|禁忌", "side_effects": "不良反应|副作用", "warnings": "慎用|注意|风险|警示",
+    "storage": "贮藏|保存|避光|密闭|冷藏|℃", "ingredients": "成份|成分|含", "dose": "剂量|用量|每日|每次",
+    "indication": "适用于|用于",
+}
 
 
 # Properties of a medicine as supplied: an abstract or a disease page that names the drug does not answer them.

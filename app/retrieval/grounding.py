@@ -111,6 +111,15 @@ class Grounding:
     # drug) turns out not to answer: the drug has no label here.
     fallback: ScopedAbstention | None = None
 
+    def from_own_label(self) -> bool:
+        """The evidence holds a passage of the asked drug's own label under a heading of the asked aspect: the
+        question is answerable here however far its words are from the passage's (a Chinese question against a
+        Chinese 说明书 that the English embedding model reads poorly)."""
+        aspect = self.focus.aspect
+        return aspect.label_aspect and any(
+            h.chunk.doc_id in self.own_documents and h.chunk.source_type == "label"
+            and aspect.section_matches(h.chunk.section) for h in self.hits)
+
 
 @dataclass(frozen=True)
 class OwnDocuments:
