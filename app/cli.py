@@ -10,10 +10,12 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
+from app.model import SOURCE_TYPES
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -55,9 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medevidence", description="Evidence-grounded medical QA")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    index = sub.add_parser("index", help="index the starter knowledge or the given .jsonl files / source folders")
-    index.add_argument("paths", nargs="*", type=Path, help=".jsonl(.gz) files or source folders")
+    index = sub.add_parser(
+        "index", help="index the starter knowledge, or the given files and folders: PDF, Word (.docx), HTML, "
+                      "Markdown, text, .jsonl(.gz) and source folders")
+    index.add_argument("paths", nargs="*", type=Path,
+                       help=".pdf .docx .html .htm .md .txt .jsonl(.gz) files, folders of them, or source folders")
     index.add_argument("--json", action="store_true", help="print a JSON summary")
+    index.add_argument("--glob", action="append", default=[], metavar="PATTERN",
+                       help="in a folder, index only files whose relative path or name matches (repeatable)")
+    index.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                       help="in a folder, leave out files whose relative path or name matches (repeatable)")
+    index.add_argument("--id-prefix", metavar="PREFIX",
+                       help="document ids are PREFIX + the file's path relative to the folder (default: the "
+                            "folder's name and '/')")
+    index.add_argument("--source-type", choices=SOURCE_TYPES,
+                       help="the source type of the files' documents (default: label for a file whose title says "
+                            "it is a drug label — 说明书, prescribing information, package insert — else other)")
+    index.add_argument("--prune", action="store_true",
+                       help="also remove the documents of files deleted from the given folders")
+    index.add_argument("--no-ocr", action="store_true",
+                       help="report PDF pages without a text layer as skipped instead of reading them with OCR")
     _add_data_dir(index)
 
     delete = sub.add_parser("delete", help="remove documents and everything derived from them")
@@ -124,6 +143,30 @@ def _progress_bar(total: int) -> Any:
     return tqdm(total=total, unit="doc", desc="indexing", file=sys.stderr, disable=None)
 
 
+class _PageBars:
+    """A progress bar per file being parsed, counting its pages (PDFs), closed when the file is done."""
+
+    def __init__(self) -> None:
+        self.bars: dict[Path, Any] = {}
+
+    def __call__(self, path: Path, page: int, pages: int) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(path)
+        if bar is None:
+            bar = self.bars[path] = tqdm(total=pages, unit="page", desc=f"parsing {path.name}", file=sys.stderr,
+                                         disable=None, leave=False)
+        bar.update(page - bar.n)
+        if page >= pages:
+            bar.close()
+            del self.bars[path]
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from app.runtime import Runtime
     from indexers.pipeline import Indexer
@@ -137,13 +180,17 @@ def cmd_index(args: argparse.Namespace) -> int:
     paths = [p for p in args.paths if p.exists()]
     if args.paths and not paths:
         return 2
+    from indexers.files.reader import FileSelection
+
+    selection = FileSelection(tuple(args.glob), tuple(args.exclude), args.id_prefix, args.source_type)
     alias_files = [p for p in paths if is_alias_file(p)]
     paths = [p for p in paths if p not in alias_files]
     aliases: dict[str, int] = {}
     alias_rejects: list[str] = []
     with Runtime.open(settings) as rt:
         indexer = Indexer(rt)
-        bar = _progress_bar(0)
+        reading = replace(indexer.file_reading(selection), ocr=settings.ocr and not args.no_ocr)
+        bar, page_bars = _progress_bar(0), _PageBars()
         try:
 
             def progress(n: int, total: int) -> None:
@@ -152,10 +199,15 @@ def cmd_index(args: argparse.Namespace) -> int:
                 bar.update(n)
 
             if paths or not alias_files:
-                summary = indexer.index_paths(paths, progress) if paths else indexer.index_starter_knowledge(progress)
+                summary = (indexer.index_paths(paths, progress, reading, page_bars) if paths
+                           else indexer.index_starter_knowledge(progress))
             else:
                 summary = indexer.index_paths([], progress)
+            if args.prune:
+                summary.pruned = indexer.prune_files([p for p in paths if p.is_dir()], selection)
+                summary.deleted += len(summary.pruned)
         finally:
+            page_bars.close()
             bar.close()
         # Build the HNSW and sparse indexes over what the run wrote (the embedded engine has no
         # background optimiser; a no-op when nothing new reached the indexing threshold, and on a server).
@@ -173,7 +225,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                     alias_rejects.extend(loaded.rejected)
             finally:
                 catalog.close()
-    for line in [*summary.rejects, *alias_rejects]:
+    for line in [*summary.rejects, *alias_rejects, *(summary.files.warnings if summary.files else [])]:
         print(line, file=sys.stderr)
     summary.rejected += len(missing) + len(alias_rejects)
     if args.json:
@@ -182,6 +234,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     else:
         for path_name, added in aliases.items():
             print(f"aliases: {added} from {path_name}")
+        for doc_id in summary.pruned:
+            print(f"pruned {doc_id} (its file was deleted)")
+        if summary.files is not None:
+            f = summary.files
+            print(f"files: {f.files} read, {f.pages} pages ({f.ocr_pages} by OCR, {f.skipped_pages} skipped)")
         print(
             f"indexed: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
             f"{summary.deleted} deleted, {summary.rejected} rejected; {summary.chunks_written} chunks "
@@ -396,8 +453,11 @@ def _print_answer(answer: dict[str, Any]) -> None:
         print(f"(abstained: {answer['abstain_case']}" + ("" if reason == answer["answer"] else f": {reason}") + ")")
     for c in answer["citations"]:
         quote = " ".join(c["quote"].split())
-        print(f"\n[{c['n']}] {c['title']} — {c['section']} ({c['source_type']}; {c['doc_id']} "
+        where = f", {c['page_label']}" + (" (OCR)" if c.get("ocr") else "") if c.get("page_label") else ""
+        print(f"\n[{c['n']}] {c['title']} — {c['section']}{where} ({c['source_type']}; {c['doc_id']} "
               f"[{c['start']}:{c['end']}] v{c['version']})\n    \"{quote}\"")
+        if c.get("file"):
+            print(f"    original: {c['file']}")
     if answer.get("related"):
         print("\nRelated, not about what was asked (not cited):")
         for r in answer["related"]:

@@ -28,6 +28,7 @@ ANSWER_NEUTRAL = {
     "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
     "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks", "max_concurrent_requests",
     "max_queued_requests", "query_encoder_threads", "reranker_threads", "reranker_api_key", "reranker_cooldown_s",
+    "file_max_bytes", "file_parse_timeout_s", "parse_workers", "ocr",  # how files are read, not what is answered
 }
 
 
@@ -350,6 +351,24 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest accepted request body.")
     index_batch_documents: int = Field(default=256, ge=1, description="Documents written per resumable index step.")
+    file_max_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1,
+        description="Largest PDF/Word/HTML/Markdown/text file `medevidence index` or an upload takes; a larger one "
+                    "is reported and skipped.",
+    )
+    file_parse_timeout_s: float = Field(
+        default=300.0, gt=0,
+        description="Longest one file may take to parse (OCR included); a parser that hangs or crashes on a file "
+                    "is stopped, the file reported and skipped, and the run goes on.",
+    )
+    parse_workers: int = Field(
+        default=2, ge=1, le=64, description="Worker processes that parse files beside the embedding.",
+    )
+    ocr: bool = Field(
+        default=True,
+        description="Read PDF pages that have no text layer with OCR (needs the `ocr` extra: rapidocr); off, or "
+                    "without the extra, such pages are reported as skipped.",
+    )
 
     @field_validator("convex_weights")
     @classmethod
@@ -371,6 +390,11 @@ class Settings(BaseSettings):
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite"
+
+    @property
+    def files_dir(self) -> Path:
+        """The original files of indexed documents (app/stores/files.py)."""
+        return self.data_dir / "files"
 
     @property
     def keys_path(self) -> Path:

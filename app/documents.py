@@ -151,7 +151,7 @@ class DocumentIndexer(Protocol):
 
     def index_documents(self, docs: Sequence[Document], origin: str) -> Any: ...
 
-    def index_upload(self, path: Path, name: str, doc_id: str, source_type: str) -> Any:
+    def index_upload(self, path: Path, name: str, doc_id: str, source_type: str | None) -> Any:
         """Parse one uploaded file (PDF, Word, HTML, Markdown, text) and index it as ``doc_id``."""
         ...
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,15 +23,30 @@ import numpy as np
 from app.graph_model import DocumentLinks
 from app.model import Chunk, Document, SparseVec
 from app.runtime import Runtime
+from app.stores.files import FileStore
 from app.stores.manifest import VECTORS_INDEX_KEY
 from indexers.chunking import ChunkingConfig, chunk_document
+from indexers.files.reader import (
+    FILE_ORIGIN_PREFIX,
+    FileCounts,
+    FileJob,
+    FileReading,
+    FileSelection,
+    id_prefix,
+    plan_paths,
+    read_files,
+)
+from indexers.files.workers import PageProgress
 from indexers.graph_build import EntityDictionary, links_for
 from indexers.sources.base import Rejected
 from indexers.sources.jsonl import read_jsonl
-from indexers.sources.registry import read_path
+from indexers.sources.registry import detect_source, read_path
 
 Progress = Callable[[int, int], None]  # (documents just written, documents to write)
 STARTER_ORIGIN_PREFIX = "knowledge:"
+UPLOAD_ORIGIN = "api"  # the origin of documents that arrive through the API
+FILE_SOURCE_NAME = "files"  # the summary's name for the hospital files of a run
+FILES_PER_WRITE = 4  # parsed files written per step: the next files parse while these are embedded
 AVGDL_SAMPLE = 500
 
 
@@ -49,6 +64,8 @@ class IndexSummary:
     recovered: int = 0
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
     rejects: list[str] = field(default_factory=list)
+    files: FileCounts | None = None  # hospital files read this run (PDF, Word, HTML, Markdown, text)
+    pruned: list[str] = field(default_factory=list)  # documents whose file was deleted (--prune)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -64,6 +81,8 @@ class IndexSummary:
             "recovered": self.recovered,
             "sources": self.sources,
             "rejects": self.rejects,
+            **({"files": self.files.to_json(), "warnings": self.files.warnings} if self.files else {}),
+            **({"pruned": self.pruned} if self.pruned else {}),
         }
 
 
@@ -113,10 +132,71 @@ class Indexer:
         sources = [self._read(f, read_jsonl(f), STARTER_ORIGIN_PREFIX + f.name, True, summary) for f in files]
         return self._run(sources, summary, progress)
 
-    def index_paths(self, paths: Sequence[Path], progress: Progress | None = None) -> IndexSummary:
+    def index_paths(
+        self,
+        paths: Sequence[Path],
+        progress: Progress | None = None,
+        reading: FileReading | None = None,
+        on_page: PageProgress | None = None,
+    ) -> IndexSummary:
+        """Index JSONL files, source folders and hospital files (PDF, Word, HTML, Markdown, text; folders of them).
+        Hospital files are parsed in worker processes while earlier ones are embedded and written."""
+        reading = reading or self.file_reading()
         summary = IndexSummary()
-        sources = [self._read(p, read_path(p), str(p.resolve()), False, summary) for p in paths]
-        return self._run(sources, summary, progress)
+        plan = plan_paths(paths, reading.selection, lambda folder: detect_source(folder) is not None)
+        for rejected in plan.rejects:
+            summary.rejected += 1
+            summary.rejects.append(str(rejected))
+        sources = [self._read(p, read_path(p), str(p.resolve()), False, summary) for p in plan.sources]
+        streamed = self._file_sources(plan.jobs, reading, summary, on_page) if plan.jobs else None
+        return self._run(sources, summary, progress, streamed)
+
+    def index_upload(self, path: Path, name: str, doc_id: str, source_type: str | None) -> IndexSummary:
+        """Index one uploaded file (``POST /v1/documents``) as ``doc_id``; its original is kept like any file's."""
+        reading = self.file_reading(FileSelection(source_type=source_type))
+        summary = IndexSummary()
+        job = FileJob(path, doc_id, name, UPLOAD_ORIGIN)
+        return self._run([], summary, None, self._file_sources([job], reading, summary, None))
+
+    def file_reading(self, selection: FileSelection | None = None) -> FileReading:
+        """How this data dir's settings read hospital files."""
+        s = self.rt.settings
+        return FileReading(selection or FileSelection(), s.file_max_bytes, s.file_parse_timeout_s, s.parse_workers,
+                           s.ocr)
+
+    def prune_files(self, folders: Sequence[Path], selection: FileSelection | None = None) -> list[str]:
+        """Delete the documents indexed from files of ``folders`` whose file is gone; the ids deleted.
+
+        A file document's id is the folder's id prefix plus the file's relative path, so a folder that moved or
+        was copied still prunes right; a file left out by ``--exclude`` but still there is not deleted."""
+        selection = selection or FileSelection()
+        gone: list[str] = []
+        origins = self.rt.manifest.origins()
+        for folder in folders:
+            prefix = id_prefix(folder, selection)
+            gone += [doc_id for doc_id, origin in origins.items()
+                     if origin.startswith(FILE_ORIGIN_PREFIX) and doc_id.startswith(prefix)
+                     and not (folder / doc_id.removeprefix(prefix)).is_file()]
+        return self.delete(sorted(set(gone)))[0] if gone else []
+
+    def _file_sources(
+        self, jobs: Sequence[FileJob], reading: FileReading, summary: IndexSummary, on_page: PageProgress | None
+    ) -> Iterator[list[_Source]]:
+        """Parsed files as sources, a few at a time, as the workers finish them."""
+        summary.files = FileCounts()
+        store = FileStore(self.rt.settings.files_dir)
+        group: list[_Source] = []
+        for job, item in read_files(jobs, reading, store, summary.files, on_page):
+            if isinstance(item, Rejected):
+                summary.rejected += 1
+                summary.rejects.append(str(item))
+                continue
+            group.append(_Source(FILE_SOURCE_NAME, job.origin, {item.id: item}, False))
+            if len(group) >= FILES_PER_WRITE:
+                yield group
+                group = []
+        if group:
+            yield group
 
     def index_documents(self, docs: Sequence[Document], origin: str) -> IndexSummary:
         """Index documents that arrive through the API (no file behind them)."""
@@ -176,11 +256,23 @@ class Indexer:
         name = path.name.removesuffix(".gz").removesuffix(".jsonl") if sync else path.name
         return _Source(name, origin, docs, sync)
 
-    def _run(self, sources: list[_Source], summary: IndexSummary, progress: Progress | None) -> IndexSummary:
+    def _run(
+        self,
+        sources: list[_Source],
+        summary: IndexSummary,
+        progress: Progress | None,
+        streamed: Iterator[list[_Source]] | None = None,
+    ) -> IndexSummary:
         with self._lock:
-            return self._run_locked(sources, summary, progress)
+            return self._run_locked(sources, summary, progress, streamed)
 
-    def _run_locked(self, sources: list[_Source], summary: IndexSummary, progress: Progress | None) -> IndexSummary:
+    def _run_locked(
+        self,
+        sources: list[_Source],
+        summary: IndexSummary,
+        progress: Progress | None,
+        streamed: Iterator[list[_Source]] | None,
+    ) -> IndexSummary:
         started = time.perf_counter()
         summary.recovered = self.recover()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-writer") as graph_writer:
@@ -189,6 +281,8 @@ class Indexer:
             loading = (graph_writer.submit(self.rt.graph.load_knowledge, self.rt.load_knowledge())
                        if fingerprint else None)
             self._plan_and_write(sources, summary, progress, graph_writer)
+            for group in streamed or ():
+                self._plan_and_write(group, summary, progress, graph_writer)
             if loading is not None and fingerprint is not None:
                 loading.result()
                 self.rt.manifest.set_meta("graph_knowledge", fingerprint)
@@ -218,7 +312,8 @@ class Indexer:
                 deletes.extend(gone)
             for key in ("added", "updated", "unchanged", "deleted"):
                 setattr(summary, key, getattr(summary, key) + counts[key])
-            summary.sources[source.name] = counts
+            so_far = summary.sources.get(source.name)
+            summary.sources[source.name] = {k: v + so_far.get(k, 0) for k, v in counts.items()} if so_far else counts
         if deletes:
             self.rt.manifest.begin_deletes(deletes)
             graph_writer.submit(self._apply_deletes, deletes).result()
@@ -236,8 +331,8 @@ class Indexer:
         known_ids = set(versions)
         embedded_before, cached_before = self.rt.embedder.embedded, self.rt.embedder.cached
         summary.chunks_written += self._write_pipelined(todo, size, known_ids, progress, graph_writer)
-        summary.chunks_embedded = self.rt.embedder.embedded - embedded_before
-        summary.chunks_from_cache = self.rt.embedder.cached - cached_before
+        summary.chunks_embedded += self.rt.embedder.embedded - embedded_before
+        summary.chunks_from_cache += self.rt.embedder.cached - cached_before
         self.rt.manifest.set_meta(VECTORS_INDEX_KEY, self.rt.settings.index_name())
 
     def _index_shape_changed(self, versions: dict[str, str]) -> bool:

@@ -362,7 +362,7 @@ def _malformed_inputs(root: Path) -> dict[str, Path]:
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4)
     not_gzip = root / "export.jsonl.gz"
     not_gzip.write_bytes(b"PK\x03\x04" + bytes(range(200)))
-    pdf = root / "label.pdf"
+    pdf = root / "label.pdf"  # a PDF cut after its catalogue: the file reader reports it and indexes the rest
     pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n")
     collection = root / "medquad" / "1_Faults_QA"
     collection.mkdir(parents=True)
@@ -399,7 +399,7 @@ def test_malformed_input_is_rejected_with_file_and_line_and_the_index_kept(
         binary_lines = [n for n, line in enumerate(inputs["binary"].read_bytes().split(b"\n"), 1) if line.strip()]
         assert sorted(by_line(inputs["binary"])) == binary_lines, rejects  # every line of it, each by number
         assert by_line(inputs["not_gzip"])[0].startswith("cannot read file"), rejects  # line 0: the whole file
-        assert by_line(inputs["pdf"])[0].startswith("unsupported file"), rejects
+        assert by_line(inputs["pdf"])[0].startswith("not a readable PDF"), rejects
         # The XML parser's position is in the reason (the Rejected line is 0: the whole file).
         bad_xml = [r for r in rejects if r.startswith(f"{inputs['bad_xml']}:")]
         assert len(bad_xml) == 1 and "invalid XML" in bad_xml[0] and "line 5" in bad_xml[0], rejects

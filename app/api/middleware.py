@@ -30,11 +30,16 @@ def _too_large(limit: int) -> bytes:
                                  "field": "body"}}).encode()
 
 
+UPLOAD_PATH = "/v1/documents"  # POST multipart/form-data: a document file (app/api/documents.py)
+UPLOAD_OVERHEAD = 64 * 1024  # the multipart envelope around the file
+
+
 class ServingMiddleware:
-    def __init__(self, app: Any, metrics: Metrics, max_body_bytes: int, hsts: bool) -> None:
+    def __init__(self, app: Any, metrics: Metrics, max_body_bytes: int, hsts: bool, max_upload_bytes: int = 0) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
+        self.max_upload = max(max_upload_bytes + UPLOAD_OVERHEAD, max_body_bytes)
         self.headers = dict(SECURITY_HEADERS)
         if hsts:
             self.headers[b"strict-transport-security"] = b"max-age=31536000; includeSubDomains"
@@ -49,6 +54,9 @@ class ServingMiddleware:
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         state = {"status": 500, "started": False, "bytes": 0, "rejected": False}
+        upload = (scope["method"] == "POST" and scope["path"].rstrip("/") == UPLOAD_PATH
+                  and headers.get(b"content-type", b"").startswith(b"multipart/form-data"))
+        limit = self.max_upload if upload else self.max_body  # a file upload has its own limit (file_max_bytes)
 
         async def send_wrapped(message: Message) -> None:
             if state["rejected"]:
@@ -67,16 +75,16 @@ class ServingMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 state["bytes"] += len(message.get("body", b""))
-                if state["bytes"] > self.max_body and not state["started"]:
-                    await self._reject(send_wrapped)
+                if state["bytes"] > limit and not state["started"]:
+                    await self._reject(send_wrapped, limit)
                     state["rejected"] = True
                     return {"type": "http.disconnect"}  # the app stops reading; nothing of the body is used
             return message
 
         try:
             declared = headers.get(b"content-length", b"")
-            if declared.isdigit() and int(declared) > self.max_body:
-                await self._reject(send_wrapped)
+            if declared.isdigit() and int(declared) > limit:
+                await self._reject(send_wrapped, limit)
             else:
                 try:
                     await self.app(scope, receive_limited, send_wrapped)
@@ -93,8 +101,8 @@ class ServingMiddleware:
                 "duration_ms": round(elapsed * 1000, 1), "client": client[0] if client else None})
             REQUEST_ID.reset(token)
 
-    async def _reject(self, send: Any) -> None:
-        body = _too_large(self.max_body)
+    async def _reject(self, send: Any, limit: int) -> None:
+        body = _too_large(limit)
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -65,6 +65,37 @@ function sourceLink(ev) {
   return el("a", { href: ev.url, rel: "noopener noreferrer", target: "_blank" }, label);
 }
 
+// The original file a hospital document was indexed from, opened at its page: a plain link when no API key is
+// set, else fetched with the key (a link cannot send it) and opened from memory at the same page.
+function fileHref(docId, page) {
+  return `/v1/documents/${docId.split("/").map(encodeURIComponent).join("/")}/file${page ? `#page=${page}` : ""}`;
+}
+
+function pageLabel(pages) {
+  if (!pages || !pages.length) return null;
+  const first = pages[0][0], last = pages[pages.length - 1][0];
+  return first === last ? `p. ${first}` : `pp. ${first}-${last}`;
+}
+
+async function openOriginal(event) {
+  const link = event.currentTarget;
+  if (!$("#api-key").value.trim()) return; // the browser follows the link
+  event.preventDefault();
+  const [path, fragment] = link.getAttribute("href").split("#");
+  const response = await fetch(path, { headers: headers(false) });
+  if (!response.ok) { link.textContent = `file: ${await errorText(response)}`; return; }
+  const url = URL.createObjectURL(await response.blob());
+  window.open(fragment ? `${url}#${fragment}` : url, "_blank", "noopener");
+}
+
+function originalLink(ev) {
+  if (!ev.original) return null;
+  const page = ev.pages && ev.pages.length ? ev.pages[0][0] : null;
+  const label = pageLabel(ev.pages);
+  return el("a", { href: fileHref(ev.doc_id, page), class: "original", target: "_blank", rel: "noopener",
+    onclick: openOriginal }, label ? `original file, ${label}` : "original file");
+}
+
 function whyRetrieved(channels) {
   const parts = Object.entries(channels || {}).filter(([, v]) => v).map(([k, v]) => `${k} #${Math.round(v.rank)}`);
   return parts.length ? `why retrieved: ${parts.join(", ")}` : "";
@@ -91,9 +122,11 @@ function renderEvidence(list) {
       el("div", { class: "meta" },
         el("span", { class: `badge ${ev.source_type}` }, ev.source_type),
         el("span", {}, ev.section),
+        pageLabel(ev.pages) ? el("span", { class: "page" }, pageLabel(ev.pages)) : null,
         ev.published ? el("span", {}, ev.published) : null,
         el("span", {}, ev.evidence_level),
-        sourceLink(ev)),
+        sourceLink(ev),
+        originalLink(ev)),
       guidelineNote(ev.guideline),
       passage,
       el("div", { class: "why" }, whyRetrieved(ev.channels)));
@@ -111,6 +144,11 @@ function highlightQuotes(citations) {
     const b = c.end - item.ev.start;
     if (a < 0 || b > text.length || text.slice(a, b) !== c.quote) continue; // never mark what is not the quote
     item.passage.replaceChildren(text.slice(0, a), el("mark", {}, text.slice(a, b)), text.slice(b));
+    const original = item.card.querySelector("a.original");
+    if (original && c.page) { // the cited page, not the passage's first
+      original.setAttribute("href", fileHref(c.doc_id, c.page));
+      original.textContent = `original file, ${c.page_label}${c.ocr ? " (OCR)" : ""}`;
+    }
     const copy = el("button", { type: "button", class: "link", "aria-label": `Copy citation ${c.n}` }, "copy citation");
     copy.addEventListener("click", () => copyCitation(c, copy));
     item.card.append(copy);
@@ -118,7 +156,7 @@ function highlightQuotes(citations) {
 }
 
 function copyCitation(c, button) {
-  const text = `"${c.quote}" — ${c.title}, ${c.section} (${c.doc_id}, version ${c.version}, chars ${c.start}-${c.end})` +
+  const text = `"${c.quote}" — ${c.title}, ${c.section}${c.page_label ? `, ${c.page_label}` : ""} (${c.doc_id}, version ${c.version}, chars ${c.start}-${c.end})` +
     (c.url ? ` ${c.url}` : "");
   const done = () => { button.textContent = "copied"; };
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, done);

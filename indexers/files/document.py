@@ -25,6 +25,9 @@ from indexers.files.parsed import Block, ParsedFile
 HEADING_PATH_SEPARATOR = " — "
 _JUNK_TITLE = re.compile(r"^(untitled|microsoft word - .*|.*\.(docx?|pdf|html?|md|txt))$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_BRACKETED = re.compile(r"【([^】]+)】")
+_LABEL_TITLE = re.compile(r"说明书|prescribing information|package insert|patient (?:information|package) leaflet"
+                          r"|product monograph|drug monograph|summary of product characteristics", re.IGNORECASE)
 _UNSTORABLE = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # app/text/validity.py refuses some
 
 
@@ -35,11 +38,11 @@ def clean_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class FileIdentity:
-    """Who the document is: its stable id, the file's name and its kind."""
+    """Who the document is: its stable id, the file's name and its kind, if the caller said it."""
 
     doc_id: str
     file_name: str
-    source_type: str
+    source_type: str | None  # None: by the title (``source_type_for``)
 
 
 @dataclass
@@ -74,6 +77,15 @@ def choose_title(parsed: ParsedFile, file_name: str) -> tuple[str, int | None]:
     return _title_from_name(file_name), None
 
 
+def source_type_for(title: str, requested: str | None) -> str:
+    """The kind of a file's document: as requested, else "label" when its title says it is a drug's label
+    (a 说明书, prescribing information, a package insert, a monograph), else "other".  A label is then linked to
+    the drug its title names (``indexers.graph_build.described_drugs``) and answers that drug's questions."""
+    if requested:
+        return requested
+    return "label" if _LABEL_TITLE.search(title) else "other"
+
+
 def _render(block: Block, counters: dict[int, int]) -> str:
     if block.kind == "list_item":
         marker = "-"
@@ -89,6 +101,12 @@ def _joiner(previous: Block, block: Block) -> str:
     return "\n" if together else "\n\n"
 
 
+def _heading_text(text: str) -> str:
+    """A Chinese label's section marker "【用法用量】" names its section "用法用量", as a .txt file's does."""
+    marker = _BRACKETED.fullmatch(text)
+    return marker.group(1).strip() if marker else text
+
+
 def _sections(blocks: list[Block], skip: int | None) -> list[tuple[str, list[Block]]]:
     """(heading path, body blocks) in order; the body before any heading has the heading ""."""
     sections: list[tuple[str, list[Block]]] = [("", [])]
@@ -100,6 +118,7 @@ def _sections(blocks: list[Block], skip: int | None) -> list[tuple[str, list[Blo
         if not text:
             continue
         if block.kind == "heading":
+            text = _heading_text(text)
             level = max(block.level, 1)
             path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, text)]
             sections.append((HEADING_PATH_SEPARATOR.join(t for _, t in path), []))
@@ -161,7 +180,7 @@ def to_document(parsed: ParsedFile, identity: FileIdentity) -> Document:
         metadata["skipped_pages"] = [{"page": page, "reason": reason} for page, reason in parsed.skipped_pages]
     language = parsed.language if parsed.language in ("en", "zh") else detect_language(title + "\n" + text[:20000])
     return Document(
-        id=identity.doc_id, title=title, source_type=identity.source_type, text=text, sections=tuple(spans),
-        published=parsed.published, language=language, metadata=metadata,
+        id=identity.doc_id, title=title, source_type=source_type_for(title, identity.source_type), text=text,
+        sections=tuple(spans), published=parsed.published, language=language, metadata=metadata,
         pages=_pages(placed) if any(p.page is not None for p in placed) else (),
     )
