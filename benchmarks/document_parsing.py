@@ -24,11 +24,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.machine import describe, load_average
+from benchmarks.machine import describe, load_average, package_versions
 from indexers.files import ocr
 from indexers.files.parsed import ParseOptions
 from indexers.files.pdf import OCR_DPI, PdfParser
@@ -131,16 +130,6 @@ def bench_index(path: Path, work: Path) -> dict[str, Any]:
             "target_s": TARGET_INDEX_S, "target_met": seconds < TARGET_INDEX_S}
 
 
-def _versions() -> dict[str, str]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def _markdown(report: dict[str, Any]) -> str:
     text, machine = report["text"], report["machine"]
     rates = text["pages_per_s"]
@@ -187,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         path = long_guideline_pdf(work, args.pages)
         report: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": describe(),
-                                  "versions": _versions(), "text": bench_text(path, _page_count(path), args.reps)}
+                                  "versions": package_versions(PACKAGES),
+                                  "text": bench_text(path, _page_count(path), args.reps)}
         if not args.no_index:
             report["index"] = bench_index(path, work)
         threads = [int(n) for n in args.ocr_threads.split(",") if n]

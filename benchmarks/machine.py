@@ -24,15 +24,21 @@ def _first(path: str, key: str) -> str | None:
     return None
 
 
-def describe() -> dict[str, Any]:
-    mem_kib = _first("/proc/meminfo", "MemTotal")
-    ram = f"{int(mem_kib.split()[0]) / 2**20:.1f} GiB" if mem_kib else "unknown"
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Each package's installed version, or "not installed"."""
     versions = {}
-    for name in PACKAGES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    return versions
+
+
+def describe() -> dict[str, Any]:
+    mem_kib = _first("/proc/meminfo", "MemTotal")
+    ram = f"{int(mem_kib.split()[0]) / 2**20:.1f} GiB" if mem_kib else "unknown"
+    versions = package_versions(PACKAGES)
     return {
         "cpu": _first("/proc/cpuinfo", "model name") or platform.processor() or platform.machine(),
         "cores": f"{os.cpu_count()} logical ({len(os.sched_getaffinity(0))} usable by this process)",
