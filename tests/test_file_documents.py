@@ -94,6 +94,8 @@ def test_title_choice() -> None:
     assert choose_title(ParsedFile(blocks, title="Microsoft Word - wf.doc"), "x.docx") == ("Warfarin Sodium Tablets", 0)
     assert choose_title(ParsedFile(blocks, title="Warfarin sodium tablets"), "x.docx") == ("Warfarin sodium tablets", 0)
     assert choose_title(ParsedFile(blocks, title="Coumadin label"), "x.docx") == ("Coumadin label", None)
+    intranet = ParsedFile(blocks, title="Warfarin Sodium Tablets | Example Hospital Intranet")
+    assert choose_title(intranet, "x.html") == ("Warfarin Sodium Tablets", 0)
     assert choose_title(ParsedFile([Block("paragraph", "Text.")]), "dir/renal_dosing-2024.pdf") == (
         "renal dosing 2024", None)
 

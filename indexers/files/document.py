@@ -25,6 +25,8 @@ from indexers.files.parsed import Block, ParsedFile
 HEADING_PATH_SEPARATOR = " — "
 _JUNK_TITLE = re.compile(r"^(untitled|microsoft word - .*|.*\.(docx?|pdf|html?|md|txt))$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_SITE_SUFFIX = re.compile(r"\s*[|\-–—:·]\s*\S.{0,80}")  # " | Example Hospital Intranet" after a page's title
+MIN_SITE_TITLE = 8
 _BRACKETED = re.compile(r"【([^】]+)】")
 _LABEL_TITLE = re.compile(r"说明书|prescribing information|package insert|patient (?:information|package) leaflet"
                           r"|product monograph|drug monograph|summary of product characteristics", re.IGNORECASE)
@@ -70,8 +72,13 @@ def choose_title(parsed: ParsedFile, file_name: str) -> tuple[str, int | None]:
     first = next((i for i, b in enumerate(parsed.blocks) if b.kind == "heading"), None)
     leads = first is not None and all(b.kind == "heading" for b in parsed.blocks[:first])
     if meta and not _JUNK_TITLE.match(meta):
-        repeated = first if first is not None and leads and _norm(parsed.blocks[first].text) == _norm(meta) else None
-        return meta, repeated
+        heading = clean_text(parsed.blocks[first].text) if first is not None and leads else ""
+        if heading and _norm(heading) == _norm(meta):
+            return meta, first
+        if len(heading) >= MIN_SITE_TITLE and _SITE_SUFFIX.fullmatch(meta[len(heading):]) \
+                and _norm(meta).startswith(_norm(heading)):
+            return heading, first  # an intranet page's "<h1 text> | Hospital Intranet": the page's own title
+        return meta, None
     if first is not None and first <= 3:  # a heading among the first blocks names the document
         return clean_text(parsed.blocks[first].text), first
     return _title_from_name(file_name), None
