@@ -124,7 +124,8 @@ def create_app(
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-MedEvidence-Panel"],
                            expose_headers=["X-Request-ID", "Retry-After"], max_age=600)
     app.add_middleware(ServingMiddleware, metrics=metrics, max_body_bytes=settings.max_request_bytes,
-                       max_upload_bytes=settings.file_max_bytes, hsts=(settings.public_base_url or "").startswith("https://"))
+                       max_upload_bytes=settings.file_max_bytes,
+                       hsts=(settings.public_base_url or "").startswith("https://"))
     app.include_router(health.router)
     app.include_router(documents.files_router)  # before documents.router, whose /{id} would take /{id}/file
     app.include_router(documents.router)

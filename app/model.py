@@ -43,6 +43,10 @@ class Page:
     def to_json(self) -> dict[str, Any]:
         return {"page": self.number, "start": self.start, "end": self.end, "ocr": self.ocr}
 
+    def compact(self) -> list[Any]:
+        """The form the manifest and chunk payloads store: [page, start, end, ocr]."""
+        return [self.number, self.start, self.end, self.ocr]
+
     @classmethod
     def from_json(cls, data: Any) -> Page:
         if isinstance(data, dict):
@@ -225,7 +229,7 @@ class Chunk:
             "url": self.url,
             "published": self.published,
             "language": self.language,
-            "pages": [[p.number, p.start, p.end, p.ocr] for p in self.pages],
+            "pages": [p.compact() for p in self.pages],
             "original": self.original,
         }
 

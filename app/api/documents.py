@@ -15,7 +15,6 @@ from starlette.datastructures import UploadFile
 
 from app.api.deps import require, runtime
 from app.api.errors import ApiError
-from app.api.middleware import UPLOAD_OVERHEAD
 from app.documents import MAX_ID_LENGTH, DocumentError, parse_document
 from app.model import SOURCE_TYPES
 from app.runtime import Runtime
@@ -89,10 +88,7 @@ def _form_text(form: Any, name: str) -> str | None:
 
 
 async def _add_file(request: Request, indexer: Any) -> dict[str, Any]:
-    limit = request.app.state.settings.file_max_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + UPLOAD_OVERHEAD:
-        raise ApiError(413, "file_too_large", f"the file is larger than the limit ({limit} bytes)", "file")
+    limit = request.app.state.settings.file_max_bytes  # a declared length past it is refused by ServingMiddleware
     form = await request.form(max_files=1, max_fields=8)
     try:
         upload = form.get("file")

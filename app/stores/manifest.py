@@ -50,7 +50,7 @@ def encode_document(doc: Document) -> bytes:
         "metadata": doc.metadata,
     }
     if doc.pages:
-        data["pages"] = [[p.number, p.start, p.end, p.ocr] for p in doc.pages]
+        data["pages"] = [p.compact() for p in doc.pages]
     return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 1)
 
 

@@ -21,10 +21,10 @@ from typing import Any
 from app.model import SECTION_SEPARATOR, Document, Page, Section
 from app.text.language import detect_language
 from indexers.files.parsed import Block, ParsedFile
+from indexers.files.text_joining import collapse_spaces
 
 HEADING_PATH_SEPARATOR = " — "
 _JUNK_TITLE = re.compile(r"^(untitled|microsoft word - .*|.*\.(docx?|pdf|html?|md|txt))$", re.IGNORECASE)
-_SPACES = re.compile(r"\s+")
 _SITE_SUFFIX = re.compile(r"\s*[|\-–—:·]\s*\S.{0,80}")  # " | Example Hospital Intranet" after a page's title
 MIN_SITE_TITLE = 8
 _BRACKETED = re.compile(r"【([^】]+)】")
@@ -35,7 +35,7 @@ _UNSTORABLE = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # ap
 
 def clean_text(text: str) -> str:
     """One line of storable text: control characters and lone surrogates a broken file can carry removed."""
-    return _SPACES.sub(" ", _UNSTORABLE.sub(" ", text)).strip()
+    return collapse_spaces(_UNSTORABLE.sub(" ", text))
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,12 @@ class _Placed:
 
 
 def _norm(text: str) -> str:
-    return _SPACES.sub(" ", text).strip().casefold()
+    return collapse_spaces(text).casefold()
 
 
 def _title_from_name(file_name: str) -> str:
     stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return _SPACES.sub(" ", stem.replace("_", " ").replace("-", " ")).strip() or file_name
+    return collapse_spaces(stem.replace("_", " ").replace("-", " ")) or file_name
 
 
 def choose_title(parsed: ParsedFile, file_name: str) -> tuple[str, int | None]:

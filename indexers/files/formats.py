@@ -36,11 +36,17 @@ def _parser(module: str, name: str) -> FileParser:
     return cast(FileParser, getattr(importlib.import_module(module), name)())
 
 
+def unsupported(path: Path, also: tuple[str, ...] = ()) -> str:
+    """Why a file no parser reads is skipped (``also``: the other kinds the caller reads, e.g. ".jsonl")."""
+    others = f", {', '.join(also[:-1])} or {also[-1]}" if also else ""
+    return f"unsupported file type {path.suffix.lower() or '(no suffix)'}: expected {', '.join(SUFFIXES)}{others}"
+
+
 def parser_for(path: Path) -> FileParser:
     """The parser of a file's suffix (FileError for any other file)."""
     suffix = path.suffix.lower()
     if suffix not in _PARSERS:
-        raise FileError(f"unsupported file type {suffix or '(no suffix)'}: expected {', '.join(SUFFIXES)}")
+        raise FileError(unsupported(path))
     return _parser(*_PARSERS[suffix])
 
 

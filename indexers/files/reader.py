@@ -20,13 +20,14 @@ from app.documents import MAX_ID_LENGTH, DocumentError, normalise_date
 from app.model import Document
 from app.stores.files import FileStore
 from indexers.files.document import FileIdentity, to_document
-from indexers.files.formats import is_document_file
+from indexers.files.formats import is_document_file, unsupported
 from indexers.files.parsed import ParsedFile, ParseOptions
 from indexers.files.workers import PageProgress, ParseFailure, ParsePool
 from indexers.sources.base import Rejected
 from indexers.sources.jsonl import is_jsonl
 
 FILE_ORIGIN_PREFIX = "file:"
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")  # read by indexers.sources.jsonl, named when a file is neither
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def plan_paths(paths: Sequence[Path], selection: FileSelection, is_source_folder
                 name = path.name
                 plan.jobs.append(_job(path, id_prefix(path.parent, selection) + name, name))
             else:
-                plan.rejects.append(Rejected(str(path), 0, _unsupported(path)))
+                plan.rejects.append(Rejected(str(path), 0, unsupported(path, JSONL_SUFFIXES)))
         elif path.is_dir():
             if is_source_folder(path):
                 plan.sources.append(path)
@@ -136,7 +137,7 @@ def plan_paths(paths: Sequence[Path], selection: FileSelection, is_source_folder
                 elif is_document_file(file):
                     plan.jobs.append(_job(file, id_prefix(path, selection) + relative, relative))
                 else:
-                    plan.rejects.append(Rejected(str(file), 0, _unsupported(file)))
+                    plan.rejects.append(Rejected(str(file), 0, unsupported(file, JSONL_SUFFIXES)))
             if jsonl_found:
                 plan.sources.append(path)
             if not found:
@@ -145,13 +146,6 @@ def plan_paths(paths: Sequence[Path], selection: FileSelection, is_source_folder
         else:
             plan.rejects.append(Rejected(str(path), 0, "no such file or folder"))
     return plan
-
-
-def _unsupported(path: Path) -> str:
-    from indexers.files.formats import SUFFIXES
-
-    suffix = path.suffix.lower() or "(no suffix)"
-    return f"unsupported file type {suffix}: expected {', '.join(SUFFIXES)}, .jsonl or .jsonl.gz"
 
 
 def _precheck(job: FileJob, max_bytes: int) -> str | None:
