@@ -166,14 +166,15 @@ class ExtractiveGenerator:
         lexical.sort(key=lambda item: -item[0])
         shortlist = lexical[: FOCUSED_SHORTLIST if focus.names_a_subject else SHORTLIST]
         unnamed = _without_names(question, focus.drug_name_forms()) if one_drug else ""
-        queries = [question, unnamed or question, as_asked or question]
+        queries = list(dict.fromkeys(q for q in (question, unnamed, as_asked) if q))  # each encoded once
         vectors = self.embed(queries + [item[3] for item in shortlist])
+        q_vecs = dict(zip(queries, vectors, strict=False))
         s_vecs = vectors[len(queries):]
         candidates = []
         for i, (part, gate, n, sentence, terms, answers, unnamed_label) in enumerate(shortlist):
             han = _mostly_han(sentence) and bool(as_asked)
-            q_vec = vectors[2] if han else vectors[0]
-            own_vec = vectors[2] if han else vectors[1]  # the question without the drug's name, for its own label
+            q_vec = q_vecs[as_asked if han else question]
+            own_vec = q_vecs[as_asked if han else (unnamed or question)]  # without the drug's name, for its label
             relevance = gate + 0.6 * float(s_vecs[i] @ q_vec)
             if unnamed_label and (unnamed or han):  # ranked without the drug's name; relevant or not as asked
                 candidates.append(Candidate(n, sentence, terms, part + 0.6 * float(s_vecs[i] @ own_vec), answers,
