@@ -54,7 +54,6 @@ SALT_WORDS = frozenset({
 })
 #: Metadata that says which drug a label is of (the sources' labels all carry some of it).
 _LABEL_IDENTITY = ("set_id", "unii", "generic_name", "active_ingredient", "brand_name")
-_ZH_SALT_NAMES = frozenset({"钠", "钾", "钙", "镁", "氯化钾", "氯化钠"})
 #: Diseases that only carry label indications (LabeledIn's MeSH names: "Disease", "Pain", "Seizures"): never
 #: matched in text — as mentions they linked a fifth of all documents to words, not diseases.
 LABEL_ONLY_DISEASES = ("UMLS:",)
@@ -253,9 +252,10 @@ def described_drugs(doc: Document, dictionary: EntityDictionary) -> tuple[str, .
     ids = ids or [d for n in _as_list(meta.get("brand_name")) for d in dictionary.drugs_named(n)]
     if not ids and not any(meta.get(k) for k in _LABEL_IDENTITY):
         # a hospital's own label (a PDF 说明书, a formulary monograph) carries none of these: its title names its
-        # drug ("华法林钠片说明书"); a salt word of the name ("Losartan Potassium") is not a second drug
+        # drug ("华法林钠片说明书"); a salt word of the name ("Losartan Potassium") is not a second drug (a Chinese
+        # salt, 钠 or 钾, is one character: never a name the dictionary matches)
         ids = [m.entity_id for m in dictionary.find_mentions(doc.title)
-               if m.kind == "drug" and m.surface.lower() not in SALT_WORDS and m.surface not in _ZH_SALT_NAMES]
+               if m.kind == "drug" and m.surface.lower() not in SALT_WORDS]
     return tuple(sorted(set(ids)))
 
 

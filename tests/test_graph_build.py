@@ -225,3 +225,14 @@ def test_a_label_without_identity_metadata_is_the_label_of_the_drug_its_title_na
     guideline = Document.from_sections(id="g", title="华法林钠片说明书", source_type="guideline",
                                        sections=[("x", "以下情况禁用本品。")])
     assert links_for(guideline, dictionary).described_drugs == ()
+
+
+def test_a_salt_drugs_own_label_is_its_label() -> None:
+    """Potassium chloride is a drug (氯化钾 in the shipped knowledge): its 说明书 is its label; a Chinese salt word
+    alone (钾) is one character, never a name the dictionary matches."""
+    knowledge_dir = Path(__file__).resolve().parent.parent / "knowledge"
+    dictionary = EntityDictionary(load_graph_knowledge(knowledge_dir))
+    doc = Document.from_sections(id="hospital-docs/kcl.pdf", title="氯化钾缓释片说明书", source_type="label",
+                                 sections=[("用法用量", "口服。")])
+    described = links_for(doc, dictionary).described_drugs
+    assert described and set(described) == {m.entity_id for m in dictionary.find_mentions("氯化钾")}
