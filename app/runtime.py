@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.graph_model import GraphKnowledge
-from app.stores.graph import GraphStore, open_graph_store
+from app.knowledge import load_graph_knowledge
+from app.stores.graph import GraphStore
 from app.stores.lock import DataDirLock
 from app.stores.manifest import Manifest
-from app.stores.vectors import VectorStore, open_vector_store
+from app.stores.open import open_graph_store, open_vector_store
+from app.stores.vectors import VectorStore
 from app.text.analysis import Analyzer
 from app.text.embedding import CachedEmbedder
-from indexers.graph_build import load_graph_knowledge
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import get
+from benchmarks.figures import get
 
 Series = tuple[str, Callable[[dict[str, Any]], Any], str]  # label, value of one size's results, style
 

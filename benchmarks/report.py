@@ -9,21 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from benchmarks.figures import get, ratio
 from benchmarks.targets import Target, evaluate
 
 Row = list[Any]
-
-
-def get(data: Any, *path: str) -> Any:
-    """``data[path[0]][path[1]]...``; a ``{"not_run": reason}`` on the way, or a missing key, ends it."""
-    for key in path:
-        if isinstance(data, dict) and "not_run" in data:
-            return data
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        else:
-            return None
-    return data
 
 
 def cell(value: Any, digits: int = 1, why: str = "not measured in this run") -> str:
@@ -38,14 +27,6 @@ def cell(value: Any, digits: int = 1, why: str = "not measured in this run") -> 
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
-
-
-def ratio(a: Any, b: Any) -> Any:
-    """a / b, or the first not-run marker, or None."""
-    for v in (a, b):
-        if isinstance(v, dict):
-            return v
-    return a / b if isinstance(a, int | float) and isinstance(b, int | float) and b else None
 
 
 def table(header: list[str], rows: list[Row], digits: int = 1) -> list[str]:

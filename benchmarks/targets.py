@@ -6,6 +6,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.figures import get, ratio
+
 AT = "100k"  # the corpus the search and lexical targets are stated at
 
 
@@ -26,44 +28,32 @@ class Target:
         return cls(label, op, threshold, float(measured), bool(compare(measured, threshold)))
 
 
-def _get(data: Any, *path: str) -> Any:
-    from benchmarks.report import get
-
-    return get(data, *path)
-
-
-def _ratio(a: Any, b: Any) -> Any:
-    from benchmarks.report import ratio
-
-    return ratio(a, b)
-
-
 def evaluate(r: dict[str, Any]) -> list[Target]:
     at = r["sizes"].get(AT, {})
     no_size = f"no {AT}-chunk corpus in this run ({r['mode']} mode)"
     svc, li, build = at.get("service"), at.get("llama_index"), at.get("build")
-    ours = _get(svc, "search", "search_in_process", "p50_ms")
-    theirs = _get(li, "search", "p50_ms")
-    vs_llama = _ratio(theirs, ours)
+    ours = get(svc, "search", "search_in_process", "p50_ms")
+    theirs = get(li, "search", "p50_ms")
+    vs_llama = ratio(theirs, ours)
     starter = r["sizes"].get("starter", {}).get("service")
-    overhead = _get(starter, "answers", "overhead", "overhead_p50_ms")
+    overhead = get(starter, "answers", "overhead", "overhead_p50_ms")
     return [
         Target.check(f"search p50 at {AT} chunks, POST /v1/search, ms", "≤", 25,
-                     _get(svc, "search", "http_v1_search", "p50_ms"), no_size),
+                     get(svc, "search", "http_v1_search", "p50_ms"), no_size),
         Target.check(f"search p95 at {AT} chunks, POST /v1/search, ms", "≤", 60,
-                     _get(svc, "search", "http_v1_search", "p95_ms"), no_size),
+                     get(svc, "search", "http_v1_search", "p95_ms"), no_size),
         Target.check(f"speed vs the llama-index default stack at {AT}: its p50 / ours (in process)", "≥", 100,
                      vs_llama, no_size),
         Target.check(f"lexical channel vs rank_bm25 at {AT}: speed-up", "≥", 100,
-                     _get(build, "lexical", "speedup"), no_size),
+                     get(build, "lexical", "speedup"), no_size),
         Target.check(f"lexical channel vs rank_bm25 at {AT}: top-10 overlap", "≥", 0.9,
-                     _get(build, "lexical", "top10_overlap"), no_size),
+                     get(build, "lexical", "top10_overlap"), no_size),
         Target.check("ingestion: end to end / raw encoder throughput", "≥", 0.85,
-                     _get(r.get("indexing"), "throughput", "ratio"), "ingestion not measured"),
+                     get(r.get("indexing"), "throughput", "ratio"), "ingestion not measured"),
         Target.check("starter knowledge from cache, wall s", "≤", 60,
-                     _get(r.get("indexing"), "starter_from_cache", "wall_seconds"),
+                     get(r.get("indexing"), "starter_from_cache", "wall_seconds"),
                      f"not part of {r['mode']} mode"),
         Target.check("LLM-path overhead p50, ms", "≤", 50, overhead, f"not part of {r['mode']} mode"),
         Target.check("20-drug interaction check, warm p50 in process, ms", "≤", 300,
-                     _get(starter, "interactions", "20", "in_process", "p50_ms"), "not measured"),
+                     get(starter, "interactions", "20", "in_process", "p50_ms"), "not measured"),
     ]

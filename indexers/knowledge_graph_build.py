@@ -19,12 +19,21 @@ import shutil
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from app.graph_model import ClassMember, DiseaseRecord, DrugClassRecord, DrugRecord, Indication, Interaction
-from indexers.graph_build import SALT_WORDS
+from app.graph_model import ClassMember, DiseaseRecord, DrugClassRecord, Indication, Interaction
+from indexers.knowledge_drugs import (
+    EN_NAME,
+    TYPOS,
+    DrugRegistry,
+    RegistryDrug,
+    en_variants,
+    norm,
+    slug,
+    zh_variants,
+)
 from indexers.knowledge_graph_sources import NDFRT, extend
 
 HIGH = ("ONC high-priority", "Phansalkar S, Desai AA, Bell D, et al. High-priority drug-drug interactions "
@@ -33,17 +42,12 @@ HIGH = ("ONC high-priority", "Phansalkar S, Desai AA, Bell D, et al. High-priori
 LOW = ("ONC non-interruptive", "Phansalkar S, van der Sijs H, Tucker AD, et al. Drug-drug interactions that "
        "should be non-interruptive in order to reduce alert fatigue in electronic health records. "
        "J Am Med Inform Assoc. 2013;20(3):489-493. doi:10.1136/amiajnl-2012-001089")
-MAX_NAMES = 12
 ZH_SUPPLEMENT = Path(__file__).parent / "data/zh_drug_names.tsv"
 USERDICT_FREQ = 200000
 _CLASS_ALIASES = {"nsaid": "nsaids", "maoi": "mao inhibitors", "monoamine oxidase (mao) inhibitors":
                   "mao inhibitors", "hmg co-a reductase inhibitors": "statins"}
 _CLASS_DISPLAY = {"nsaids": "NSAIDs", "mao inhibitors": "MAO inhibitors", "statins": "Statins"}
-_TYPOS = {"esmoprazole": "esomeprazole", "voreconazole": "voriconazole",
-          "lisdexamefetamine": "lisdexamfetamine"}  # misspellings in the ONC xls
-_EN_OK = re.compile(r"^[a-z][a-z0-9' \-]*[a-z0-9]$")
 _ZH_OK = re.compile(r"^[\u4e00-\u9fff0-9A-Za-z]*[\u4e00-\u9fff][\u4e00-\u9fff0-9A-Za-z]*$")
-_PAREN = re.compile(r"\s*[(\uff08\[]([^)\uff09\]]*)[)\uff09\]]")
 README = """# Medical knowledge graph (starter knowledge)
 
 Built by `python -m indexers.knowledge_graph_build` from the raw sources and loaded into the graph store
@@ -87,29 +91,6 @@ def read_zh_supplement(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
-def norm(name: str) -> str:
-    """Lower-case, unify dashes/quotes, drop bracketed source tags (``[INN]``), collapse spaces."""
-    text = name.replace("\u2010", "-").replace("\u2011", "-").replace("\u2019", "'").replace("ß", "β")
-    text = re.sub(r"\s*\[[^\]]*\]", "", text.lower())
-    return re.sub(r"\s+", " ", text).strip(" .")
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", norm(name).replace("β", "beta").replace("'", "")).strip("-")
-
-
-def en_variants(name: str) -> list[str]:
-    """A name without its parenthesis, plus a parenthesised alias ("epinefrine (adrenaline)")."""
-    base = norm(_PAREN.sub("", name))
-    aliases = [norm(m) for m in _PAREN.findall(name) if re.fullmatch(r"[A-Za-z \-]{4,}", m.strip())
-               and norm(m) not in ("human", "soluble") and " or " not in m and not m.startswith("of ")]
-    return [v for v in [base, *aliases] if v]
-
-
-def zh_variants(name: str) -> list[str]:
-    return [v for v in dict.fromkeys([name.strip(), _PAREN.sub("", name).strip()]) if v]
-
-
 def read_po(path: Path) -> list[tuple[str, str, str]]:
     """(msgctxt, msgid, msgstr) of a gettext catalogue; continuation lines and escapes handled."""
     entries: list[tuple[str, str, str]] = []
@@ -143,59 +124,11 @@ def _hetionet(shared: Path, kind: str) -> list[tuple[str, str]]:
 
 
 def _brands(names: list[str]) -> list[str]:
-    return [b for b in names if _EN_OK.match(b) and len(b) >= 4 and " component " not in b]
+    return [b for b in names if EN_NAME.match(b) and len(b) >= 4 and " component " not in b]
 
 
-@dataclass
-class _Drug:
-    id: str
-    name: str
-    names_en: list[str] = field(default_factory=list)
-    names_zh: list[str] = field(default_factory=list)
-    brands: list[str] = field(default_factory=list)
-    drugbank: str | None = None
-    unii: str | None = None
-    set_ids: list[str] = field(default_factory=list)
-
-    def add(self, attr: str, values: list[str], limit: int = MAX_NAMES) -> None:
-        items: list[str] = getattr(self, attr)
-        items.extend(v for v in dict.fromkeys(values) if v and v not in items)
-        del items[limit:]
-
-    def record(self) -> DrugRecord:
-        return DrugRecord(self.id, self.name, tuple(self.names_en), tuple(self.names_zh), tuple(self.brands),
-                          self.drugbank, self.unii, tuple(sorted(self.set_ids)))
-
-
-class _Drugs:
-    """Drug registry with a normalized-name index (the first drug to claim a name keeps it)."""
-
-    def __init__(self) -> None:
-        self.by_id: dict[str, _Drug] = {}
-        self.index: dict[str, str] = {}
-
-    def add(self, drug_id: str, name: str, drugbank: str | None = None) -> _Drug:
-        if drug_id not in self.by_id:
-            self.by_id[drug_id] = _Drug(drug_id, name.strip(), drugbank=drugbank)
-            self.alias(self.by_id[drug_id], [norm(name)])
-        return self.by_id[drug_id]
-
-    def alias(self, drug: _Drug, names: list[str]) -> None:
-        drug.add("names_en", [n for n in names if _EN_OK.match(n) and 4 <= len(n) <= 40 and n.count(" ") < 4
-                              and " component " not in n and "impurity" not in n])
-        for name in names:
-            self.index.setdefault(name, drug.id)
-
-    def find(self, name: str) -> _Drug | None:
-        """By name, alias, known misspelling, or the name without trailing salt words."""
-        words = norm(name).split()
-        candidates = [norm(name), *en_variants(name), _TYPOS.get(norm(name), "")]
-        candidates += [" ".join(words[:n]) for n in range(len(words) - 1, 0, -1) if words[n] in SALT_WORDS]
-        return next((self.by_id[self.index[c]] for c in candidates if c in self.index), None)
-
-
-def _build_drugs(shared: Path, high: list[list[str]], low: list[list[str]]) -> _Drugs:
-    drugs = _Drugs()
+def _build_drugs(shared: Path, high: list[list[str]], low: list[list[str]]) -> DrugRegistry:
+    drugs = DrugRegistry()
     for drugbank, name in _hetionet(shared, "Compound"):
         drugs.add(drugbank, name, drugbank)
     for pdb in _tsv(shared / "kg/pharmacotherapydb/drugs.tsv"):
@@ -211,7 +144,7 @@ def _build_drugs(shared: Path, high: list[list[str]], low: list[list[str]]) -> _
     def names(unii: str) -> list[str]:
         return list(dict.fromkeys(groups[unii]["display"] + groups[unii]["of"] + groups[unii]["cn"]))
 
-    def attach(drug: _Drug, unii: str) -> None:
+    def attach(drug: RegistryDrug, unii: str) -> None:
         drug.unii = drug.unii or unii
         drugs.alias(drug, names(unii))
         drug.add("brands", _brands(groups[unii]["bn"]))
@@ -282,14 +215,14 @@ def _class_key(name: str) -> str:
     return _CLASS_ALIASES.get(key, key)
 
 
-def _build_classes(shared: Path, drugs: _Drugs, low: list[list[str]]
+def _build_classes(shared: Path, drugs: DrugRegistry, low: list[list[str]]
                    ) -> tuple[list[DrugClassRecord], list[ClassMember], list[str]]:
     """ONC classes with 2+ members: high-priority xls "Revised Table 2" + non-interruptive class columns."""
     import xlrd
 
     sheet = xlrd.open_workbook(str(shared / "interactions/onc_high_priority/ONC High Priority List.xls")
                                ).sheet_by_name("Revised Table 2")
-    named: list[tuple[str, str, _Drug | None, str]] = []
+    named: list[tuple[str, str, RegistryDrug | None, str]] = []
     current = ["", ""]
     for row in range(1, sheet.nrows):
         values = [str(v).strip() for v in sheet.row_values(row)[:5]]
@@ -309,7 +242,7 @@ def _build_classes(shared: Path, drugs: _Drugs, low: list[list[str]]
             skipped.append(raw)
             continue
         if drug is None:  # a drug the other sources do not name: a slug id
-            name = _TYPOS.get(norm(raw), "").capitalize() or raw.replace("\u2019", "'")
+            name = TYPOS.get(norm(raw), "").capitalize() or raw.replace("\u2019", "'")
             drug = drugs.add("drug:" + slug(name), name)
         key = _class_key(class_name)
         display.setdefault(key, _CLASS_DISPLAY.get(key, re.sub(r"\s+", " ", class_name.replace("ß", "β"))))

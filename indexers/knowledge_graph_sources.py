@@ -1,7 +1,7 @@
 """Graph knowledge from the label and interaction sources that came after the vocabulary.
 
 The DrugBank/Hetionet vocabulary knows about 1,700 substances; the new sources name more.  This module
-adds to the drug registry of ``knowledge_graph_build`` what they show, and nothing they do not:
+adds to the drug registry (``knowledge_drugs``) what they show, and nothing they do not:
 
 - **VA NDF-RT** interaction pairs: each drug by its DrugBank id (a substance the vocabulary lacks is
   added under that id); one ``INTERACTS_WITH`` edge per pair, source "VA NDF-RT", its own grade
@@ -22,17 +22,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from app.graph_model import DiseaseRecord, Indication, Interaction
 from app.model import Document
+from indexers.knowledge_drugs import DrugRegistry, RegistryDrug, slug
 from indexers.sources.base import Rejected
 from indexers.sources.labeledin import labeledin_indications, read_labeledin
 from indexers.sources.ndfrt import ndfrt_pairs
 from indexers.sources.spl_adr import read_spl_adr
-
-if TYPE_CHECKING:
-    from indexers.knowledge_graph_build import _Drug, _Drugs
 
 NDFRT = ("VA NDF-RT", "U.S. Department of Veterans Affairs, National Drug File - Reference Terminology (NDF-RT) "
          "drug-drug interactions, as merged by Ayvaz S, et al. J Biomed Inform. 2015;55:206-217 "
@@ -88,13 +86,11 @@ def _ingredients(generic: Any) -> list[str]:
 class _Placer:
     """Finds a drug by name or id, adding it when the vocabulary lacks it (counted per source)."""
 
-    def __init__(self, drugs: _Drugs, additions: Additions) -> None:
+    def __init__(self, drugs: DrugRegistry, additions: Additions) -> None:
         self.drugs = drugs
         self.additions = additions
 
-    def by_name(self, name: str, source: str, drug_id: str | None = None, drugbank: str | None = None) -> _Drug:
-        from indexers.knowledge_graph_build import slug
-
+    def by_name(self, name: str, source: str, drug_id: str | None = None, drugbank: str | None = None) -> RegistryDrug:
         if drug_id and drug_id in self.drugs.by_id:
             return self.drugs.by_id[drug_id]
         found = self.drugs.find(name)
@@ -186,7 +182,7 @@ def _spl_adr(shared: Path, placer: _Placer, out: Additions) -> None:
     out.rejected["spl_adr"] = rejected
 
 
-def extend(shared: Path, drugs: _Drugs, diseases: list[DiseaseRecord]) -> Additions:
+def extend(shared: Path, drugs: DrugRegistry, diseases: list[DiseaseRecord]) -> Additions:
     """Add the new sources' drugs to ``drugs`` (in place) and return their edges and new diseases."""
     out = Additions()
     placer = _Placer(drugs, out)

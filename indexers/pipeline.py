@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from app.graph_model import DocumentLinks
+from app.knowledge import EntityDictionary
 from app.model import Chunk, Document, SparseVec
 from app.runtime import Runtime
 from app.stores.files import FileStore
@@ -37,7 +38,7 @@ from indexers.files.reader import (
     read_files,
 )
 from indexers.files.workers import PageProgress
-from indexers.graph_build import EntityDictionary, links_for
+from indexers.graph_build import links_for
 from indexers.sources.base import Rejected
 from indexers.sources.jsonl import read_jsonl
 from indexers.sources.registry import detect_source, read_path

@@ -95,7 +95,7 @@ def test_resolver_aliases_do_not_override_generic_names() -> None:
 
 
 def _small() -> GraphKnowledge:
-    from indexers.graph_build import load_graph_knowledge
+    from app.knowledge import load_graph_knowledge
 
     full = load_graph_knowledge(KNOWLEDGE)
     keep = {CLOPIDOGREL, WARFARIN, ASPIRIN}

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from app.model import Chunk, ScoredChunk, SparseVec
+from app.model import Chunk, ScoredChunk
 from app.retrieval.channels import score_graph_documents
 from app.retrieval.fusion import EvidencePrior, FusedHit, apply_prior, diversify, study_design, weighted_rrf
-from app.stores.vectors import RRF_K
-from app.stores.vectors_edge import EdgeVectorStore
 
 
 def chunk(doc: str, ordinal: int = 0, source_type: str = "evidence", published: str | None = None,
@@ -55,28 +51,6 @@ def test_rrf_counts_a_repeated_chunk_once_at_its_best_rank() -> None:
     fused = weighted_rrf({"bm25": [ScoredChunk(A, 3.0), ScoredChunk(A, 1.0), ScoredChunk(B, 0.5)]}, {}, k=10)
     assert fused[0].score == pytest.approx(1 / 10) and fused[0].channels["bm25"].rank == 1
     assert fused[1].channels["bm25"].rank == 3
-
-
-def test_our_fusion_equals_the_engines_one_call_hybrid(tmp_path: Path) -> None:
-    """Dense + sparse fused by weighted_rrf rank exactly like Qdrant's prefetch + RRF query."""
-    rng = np.random.default_rng(7)
-    chunks = [chunk(f"d{i}", text=f"passage {i}") for i in range(40)]
-    dense = rng.normal(size=(40, 8)).astype(np.float32)
-    sparse = [SparseVec(tuple(sorted(rng.choice(50, 4, replace=False).tolist())),
-                        tuple(float(v) for v in rng.uniform(0.1, 1.0, 4))) for _ in range(40)]  # no ties in a channel
-    store = EdgeVectorStore(tmp_path / "edge", "fusion")
-    store.ensure(8)
-    store.upsert(chunks, dense, sparse)
-    query_dense, query_sparse = rng.normal(size=8).astype(np.float32), SparseVec((1, 2, 3, 5, 8, 13), (1.0,) * 6)
-    ours = weighted_rrf({"dense": store.search_dense(query_dense, 20), "bm25": store.search_sparse(query_sparse, 20)},
-                        {}, k=RRF_K)
-    engine = store.search_hybrid(query_dense, query_sparse, 10, prefetch_k=20)
-    store.close()
-    # Same fused scores for the same chunks, in the same order; equal fused scores (rank 1 of one
-    # channel only, say) may come in either order.
-    fused_scores = {h.chunk.chunk_id: h.score for h in ours}
-    assert [fused_scores[h.chunk.chunk_id] for h in engine] == pytest.approx([h.score for h in engine], rel=1e-4)
-    assert [h.score for h in ours[:10]] == pytest.approx([h.score for h in engine], rel=1e-4)
 
 
 def test_diversify_moves_extra_passages_of_one_section_down() -> None:

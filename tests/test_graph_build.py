@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.graph_model import DiseaseRecord, DrugRecord, GraphKnowledge, is_disease_id
+from app.knowledge import EntityDictionary, load_graph_knowledge
 from app.model import Document
-from indexers.graph_build import EntityDictionary, links_for, load_graph_knowledge
+from indexers.graph_build import links_for
 from indexers.knowledge_graph_build import build, read_po
 
 SOURCES = Path(__file__).resolve().parent / "fixtures" / "graph_sources"

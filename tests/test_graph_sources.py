@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from app.graph_model import GraphKnowledge, is_disease_id
+from app.knowledge import EntityDictionary, load_graph_knowledge
 from app.model import Document
-from indexers.graph_build import EntityDictionary, described_drugs, load_graph_knowledge
+from indexers.graph_build import described_drugs
 from indexers.knowledge_graph_build import build
 from indexers.knowledge_graph_sources import disease_key
 from indexers.sources.labeledin import read_labeledin

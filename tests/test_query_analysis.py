@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from app.knowledge import load_graph_knowledge
 from app.retrieval.query import QueryAnalyzer, detect_query_language, normalize, read_glossary
-from indexers.graph_build import load_graph_knowledge
 
 from .conftest import KNOWLEDGE
 

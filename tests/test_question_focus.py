@@ -14,13 +14,13 @@ from app.answer.about import OFF_FOCUS, UNNAMED, off_focus
 from app.answer.evidence import number_evidence
 from app.drugs.names import DrugNameResolver
 from app.graph_model import GraphKnowledge
+from app.knowledge import load_graph_knowledge
 from app.model import Chunk
 from app.retrieval.aspects import ASPECTS, BY_NAME, INFORMATION, question_aspects
 from app.retrieval.fusion import ChannelRank, FusedHit
 from app.retrieval.grounding import OwnDocuments, ground, is_about
 from app.retrieval.query import QueryAnalyzer
 from app.retrieval.question import FocusDrug, QuestionFocus, QuestionReader, names_in
-from indexers.graph_build import load_graph_knowledge
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

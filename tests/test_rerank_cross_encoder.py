@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.retrieval.rerank import CHANNEL, CrossEncoderReranker, build_reranker, effective_threads, usable_cpus
+from app.retrieval.rerank import CHANNEL
+from app.retrieval.rerank_cross_encoder import CrossEncoderReranker, effective_threads, usable_cpus
+from app.retrieval.rerankers import build_reranker
 from tests.rerank_support import QUERY, hits, tiny_cross_encoder
 
 

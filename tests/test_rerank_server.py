@@ -15,8 +15,9 @@ from pydantic import SecretStr, ValidationError
 
 from app.config import Settings
 from app.retrieval.fusion import FusedHit
-from app.retrieval.rerank import CHANNEL, Reranker, RerankOutcome, build_reranker
+from app.retrieval.rerank import CHANNEL, Reranker, RerankOutcome
 from app.retrieval.rerank_server import ServerReranker, rerank_endpoint
+from app.retrieval.rerankers import build_reranker
 from tests.rerank_support import QUERY, RECORDED_ORDER, RerankReplayServer, closed_port, hits, recorded
 
 MODEL = "bge-reranker-v2-m3"

@@ -10,7 +10,7 @@ from app.answer.generator import Generator
 from app.answer.llm import OpenAICompatibleGenerator
 from app.answer.verify import Verifier
 from app.config import Settings
-from app.drugs.names import SALT_WORDS
+from app.knowledge import SALT_WORDS
 from app.retrieval.search import Searcher
 from app.stores.traces import TraceStore, default_url
 from app.text.embedding import MemoEmbedder

@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.drugs.names import DrugNameResolver, normalize_name
+from app.drugs.names import DrugNameResolver
+from app.knowledge import normalize_name
 from app.text.validity import text_problem
 
 ALIAS_KEYS = frozenset({"alias", "drug", "note"})

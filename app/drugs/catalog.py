@@ -11,9 +11,10 @@ import threading
 from collections.abc import Sequence
 
 from app.drugs.aliases import AliasStore
-from app.drugs.names import DrugNameResolver, normalize_name
+from app.drugs.names import DrugNameResolver
 from app.drugs.sections import section_kind
 from app.graph_model import GraphKnowledge
+from app.knowledge import normalize_name
 from app.model import Document, Section
 from app.runtime import Runtime
 from app.text.sentences import sentence_spans

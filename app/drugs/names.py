@@ -18,32 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.graph_model import DrugRecord, GraphKnowledge
+from app.knowledge import SALT_WORDS, normalize_name
 
-SALT_WORDS = frozenset({
-    "hcl", "hydrochloride", "hydrocloride", "sodium", "calcium", "potassium", "magnesium", "bisulfate",
-    "maleate", "mesylate", "sulfate", "besylate", "tartrate", "bitartrate", "succinate", "citrate", "acetate",
-    "phosphate", "fumarate", "hemifumarate", "gluconate", "carbonate", "erbumine", "medoxomil", "kamedoxomil",
-    "cilexetil", "anhydrous", "monohydrate", "trihydrate", "dihydrate", "hyclate", "bromide", "chloride",
-    "oral", "solution", "injection", "tablet", "tablets", "capsule", "capsules", "film", "coated", "extended",
-    "release", "delayed", "er", "xr", "sr", "dr", "mg", "usp", "suspension", "cream", "gel", "patch", "kit",
-    "nasal", "spray", "inhalation", "ophthalmic", "topical", "chewable", "orally", "disintegrating", "transdermal",
-    "sublingual", "powder", "ointment", "drops", "syrup", "elixir", "prefilled", "syringe", "vial", "ml",
-})
 _ZH_SALTS = ("片", "胶囊", "注射液", "钠", "钾", "钙", "盐酸", "硫酸氢", "缓释片", "肠溶片")
 _SPLIT = re.compile(r"\s*(?:/|\+|,| and | with |、|和|与)\s*", re.IGNORECASE)
-_PUNCT = re.compile(r"[^\w\s\u3400-\u9fff]+")
 _DRUGBANK = re.compile(r"^db\d{5}$", re.IGNORECASE)
 
 
 def _droppable(word: str) -> bool:
     """A salt, dosage-form or strength word that does not change which drug is meant."""
     return word in SALT_WORDS or re.fullmatch(r"\d+(?:\.\d+)?(?:mg|g|ml|mcg|µg|%)?", word) is not None
-
-
-def normalize_name(name: str) -> str:
-    text = unicodedata.normalize("NFKC", name).replace("\u2019", "'").lower()
-    text = _PUNCT.sub(" ", text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass(frozen=True)

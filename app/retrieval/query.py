@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.graph_model import DiseaseRecord, DrugRecord, GraphKnowledge
+from app.knowledge import EntityDictionary
 from app.text.language import is_han
-from indexers.graph_build import EntityDictionary
 
 QueryLanguage = Literal["zh", "en", "mixed"]
 GLOSSARY_FILE = Path("vocab") / "zh_en_terms.tsv"

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from app.drugs.names import SALT_WORDS, DrugNameResolver, normalize_name
+from app.drugs.names import DrugNameResolver
 from app.graph_model import GraphKnowledge
+from app.knowledge import SALT_WORDS, normalize_name
 from app.retrieval.aspects import Aspect, question_aspects
 from app.retrieval.query import AnalyzedQuery, LinkedEntity
 from app.text.analysis import ENGLISH_STOP_WORDS

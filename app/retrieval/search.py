@@ -37,7 +37,8 @@ from app.retrieval.grounding import Grounding, OwnDocuments, ground
 from app.retrieval.guidelines import GuidelineNotes
 from app.retrieval.query import AnalyzedQuery, LinkedEntity, QueryAnalyzer
 from app.retrieval.question import QuestionFocus, QuestionReader, names_in, without_names
-from app.retrieval.rerank import RerankOutcome, build_reranker
+from app.retrieval.rerank import RerankOutcome
+from app.retrieval.rerankers import build_reranker
 from app.runtime import Runtime
 from app.stores.vectors import parse_published
 from app.text.validity import text_problem

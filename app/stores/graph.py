@@ -1,4 +1,4 @@
-"""The medical knowledge graph: one small ``GraphStore`` protocol, two ways to reach it.
+"""The medical knowledge graph: a writer and a reader Protocol (``GraphStore`` is both), two ways to reach it.
 
 Both go through the official ``neo4j`` Python driver with the same parameterised Cypher
 (``app.stores.graph_cypher``):
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from app.config import Settings
 from app.graph_model import DocumentLinks, GraphKnowledge
 
 
@@ -28,8 +27,8 @@ class GraphStoreLocked(GraphStoreError):
 
 
 @runtime_checkable
-class GraphStore(Protocol):
-    """What the indexer and the assistants need from the knowledge graph."""
+class GraphWriter(Protocol):
+    """What the indexer writes: the knowledge's entities and edges, and each document's links."""
 
     def ensure_schema(self) -> None:
         """Create the uniqueness constraints and indexes (idempotent)."""
@@ -47,8 +46,13 @@ class GraphStore(Protocol):
         """Remove these documents and their edges (unknown ids are ignored)."""
         ...
 
+
+@runtime_checkable
+class GraphReader(Protocol):
+    """What the service reads: a document's links, documents by entity, labels of drugs, interactions."""
+
     def document_versions(self) -> dict[str, str]:
-        """Document id → version of every document in the graph."""
+        """Document id → version of every document in the graph (the consistency check compares them)."""
         ...
 
     def document_links(self, doc_id: str) -> DocumentLinks | None:
@@ -57,10 +61,6 @@ class GraphStore(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Nodes per label and edges per type."""
-        ...
-
-    def drug_by_name(self, name: str) -> dict[str, Any] | None:
-        """A drug's properties (+ ``classes``) by name, id, synonym, Chinese name or brand."""
         ...
 
     def interactions_between(self, drug_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -80,47 +80,11 @@ class GraphStore(Protocol):
         """Each drug's label documents (``DESCRIBED_BY``), doc ids sorted; drugs without labels are absent."""
         ...
 
-    def path_between(self, drug_a: str, drug_b: str) -> dict[str, list[str]] | None:
-        """A shortest path between two drugs (ids, names, labels, types) or None."""
-        ...
+
+@runtime_checkable
+class GraphStore(GraphWriter, GraphReader, Protocol):
+    """One opened graph (embedded ArcadeDB or a Neo4j server): both sides, and the connection to close."""
 
     def close(self) -> None:
         """Release the connection (and stop the embedded database)."""
         ...
-
-
-def connect_neo4j(settings: Settings) -> GraphStore:
-    """The Neo4j 5 server at ``settings.neo4j_uri``; fails early with a clear message."""
-    from neo4j import GraphDatabase
-    from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable
-
-    from app.stores.graph_cypher import CypherGraphStore
-
-    if not settings.neo4j_uri:
-        raise GraphStoreError("MEDEVIDENCE_NEO4J_URI is not set")
-    # A cluster's retries are for a leader change (seconds), not an outage: fail within them so /readyz and a
-    # 503 say so, rather than a search hanging on the driver's default of 30 s of retries per transaction.
-    driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password),
-                                  max_transaction_retry_time=settings.neo4j_retry_s, connection_timeout=5.0)
-    try:
-        driver.verify_connectivity()
-        with driver.session(database=settings.neo4j_database) as session:
-            session.run("RETURN 1").consume()
-    except (ServiceUnavailable, AuthError, ClientError) as exc:
-        driver.close()
-        hint = ""
-        if isinstance(exc, ClientError) and "DatabaseNotFound" in (exc.code or ""):
-            hint = (f"; create database {settings.neo4j_database!r} (Neo4j Enterprise) or set "
-                    "MEDEVIDENCE_NEO4J_DATABASE=neo4j (Community has that one database)")
-        raise GraphStoreError(f"cannot use Neo4j at {settings.neo4j_uri}: {exc}{hint}") from exc
-    return CypherGraphStore(driver, settings.neo4j_database, description=f"neo4j {settings.neo4j_uri}",
-                            uri=settings.neo4j_uri)
-
-
-def open_graph_store(settings: Settings) -> GraphStore:
-    """Neo4j when ``settings.neo4j_uri`` is set, else the embedded ArcadeDB under the data dir."""
-    if settings.neo4j_uri:
-        return connect_neo4j(settings)
-    from app.stores.arcadedb_embedded import open_embedded_graph_store
-
-    return open_embedded_graph_store(settings)

@@ -13,7 +13,6 @@ load, whatever another version wrote is removed, so the graph converges to exact
 from __future__ import annotations
 
 import atexit
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any, LiteralString, TypeVar
@@ -25,14 +24,12 @@ from app.graph_model import EDGE_TYPES, NODE_LABELS, DocumentLinks, GraphKnowled
 T = TypeVar("T")
 BATCH_ROWS = 2000
 BATCH_DOCUMENTS = 250
-MAX_PATH_HOPS = 4  # in _PATH, literally: Cypher takes no parameter for a variable-length bound
 
 SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT drug_id IF NOT EXISTS FOR (n:Drug) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT disease_id IF NOT EXISTS FOR (n:Disease) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT drugclass_id IF NOT EXISTS FOR (n:DrugClass) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (n:Document) REQUIRE n.id IS UNIQUE",
-    "CREATE INDEX drug_name_lc IF NOT EXISTS FOR (n:Drug) ON (n.name_lc)",
 )
 _MERGE_NODES: dict[str, LiteralString] = {
     "Drug": "UNWIND $rows AS r MERGE (n:Drug {id: r.id}) SET n += r.props, n.kv = $kv",
@@ -101,18 +98,6 @@ _DOCUMENT: LiteralString = (
     "RETURN d.id AS id, d.version AS version, d.title AS title, d.source_type AS source_type, mentions, "
     "collect(DISTINCT x.id) AS described"
 )
-_DRUG_FIELDS: LiteralString = (
-    "OPTIONAL MATCH (d)-[:MEMBER_OF]->(c:DrugClass) "
-    "WITH d, c ORDER BY c.name "
-    "RETURN d.id AS id, d.name AS name, d.names_en AS names_en, d.names_zh AS names_zh, d.brands AS brands, "
-    "d.drugbank AS drugbank, d.unii AS unii, d.set_ids AS set_ids, collect(c.name) AS classes "
-    "ORDER BY id LIMIT 1"
-)
-_DRUG_LOOKUPS: tuple[LiteralString, ...] = (
-    "MATCH (d:Drug {name_lc: $key}) " + _DRUG_FIELDS,
-    "MATCH (d:Drug {id: $name}) " + _DRUG_FIELDS,
-    "MATCH (d:Drug) WHERE $key IN d.names_en OR $name IN d.names_zh OR $key IN d.brands " + _DRUG_FIELDS,
-)
 _INTERACTIONS: LiteralString = (
     "MATCH (a:Drug) WHERE a.id IN $ids MATCH (a)-[e:INTERACTS_WITH]->(b:Drug) WHERE b.id IN $ids "
     "RETURN a.id AS drug_a, a.name AS name_a, b.id AS drug_b, b.name AS name_b, e.severity AS severity, "
@@ -137,17 +122,7 @@ _ALL_DOCUMENT_LINKS: tuple[tuple[str, LiteralString], ...] = (  # the same links
 _LABELS_OF: LiteralString = (
     "MATCH (x:Drug) WHERE x.id IN $ids MATCH (x)-[:DESCRIBED_BY]->(d:Document) RETURN x.id AS drug, d.id AS doc_id"
 )
-_PATH: LiteralString = (
-    "MATCH (a:Drug {id: $a}) MATCH (b:Drug {id: $b}) "
-    "MATCH p = shortestPath((a)-[:MEMBER_OF|INTERACTS_WITH|TREATS|PALLIATES*..4]-(b)) "
-    "RETURN [n IN nodes(p) | n.id] AS ids, [n IN nodes(p) | n.name] AS names, "
-    "[n IN nodes(p) | labels(n)[0]] AS labels, [r IN relationships(p) | type(r)] AS types LIMIT 1"
-)
 
-
-def name_key(name: str) -> str:
-    """How drug names are compared: lower case, single spaces, straight apostrophes."""
-    return re.sub(r"\s+", " ", name.replace("\u2019", "'")).strip().lower()
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -213,7 +188,7 @@ class CypherGraphStore:
         """MERGE every entity and edge (batched UNWIND), then drop what other versions wrote."""
         kv = knowledge.version
         nodes = {
-            "Drug": [{"id": d.id, "props": {**_props(asdict(d)), "name_lc": name_key(d.name)}}
+            "Drug": [{"id": d.id, "props": _props(asdict(d))}
                      for d in knowledge.drugs],
             "Disease": [{"id": d.id, "props": _props(asdict(d))} for d in knowledge.diseases],
             "DrugClass": [{"id": c.id, "props": {"name": c.name}} for c in knowledge.classes],
@@ -274,14 +249,6 @@ class CypherGraphStore:
         """Nodes per label and edges per type (every label and type, zeros included)."""
         return {name: int(self._read(_COUNT[name])[0]["c"]) for name in (*NODE_LABELS, *EDGE_TYPES)}
 
-    def drug_by_name(self, name: str) -> dict[str, Any] | None:
-        """A drug by name, id, English synonym, Chinese name or brand (first match, then by id)."""
-        for query in _DRUG_LOOKUPS:
-            rows = self._read(query, key=name_key(name), name=name.strip())
-            if rows:
-                return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in rows[0].items()}
-        return None
-
     def interactions_between(self, drug_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The listed interactions among these drugs (each pair once per source list)."""
         return self._read(_INTERACTIONS, ids=sorted(set(drug_ids)))
@@ -314,13 +281,6 @@ class CypherGraphStore:
         for row in self._read(_LABELS_OF, ids=sorted(set(drug_ids))):
             out.setdefault(row["drug"], []).append(row["doc_id"])
         return {drug: sorted(set(docs)) for drug, docs in out.items()}
-
-    def path_between(self, drug_a: str, drug_b: str) -> dict[str, list[str]] | None:
-        """A shortest path (≤ 4 hops over classes, interactions, indications) between two drugs."""
-        if drug_a == drug_b:  # Neo4j refuses a shortestPath from a node to itself
-            return None
-        rows = self._read(_PATH, a=drug_a, b=drug_b)
-        return {k: list(v) for k, v in rows[0].items()} if rows else None
 
     def close(self) -> None:
         """Close the driver, then run ``on_close`` (stops an embedded server); idempotent."""

@@ -23,30 +23,24 @@ Two implementations share this contract:
 * :class:`app.stores.vectors_client.QdrantClientVectorStore`: a Qdrant server through
   ``qdrant-client``, which also runs against qdrant-client's local mode.
 
-:func:`open_vector_store` picks one from the settings.
+:func:`app.stores.open.open_vector_store` picks one from the settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from app.model import Chunk, ScoredChunk, SearchFilters, SparseVec
-
-if TYPE_CHECKING:
-    from app.config import Settings
 
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "bm25"
 PUBLISHED_TS = "published_ts"
 KEYWORD_INDEXES: tuple[str, ...] = ("doc_id", "version", "source_type", "language")
 INTEGER_INDEXES: tuple[str, ...] = (PUBLISHED_TS,)
-RRF_K = 60
-"""Reciprocal-rank-fusion constant: a point at rank r of one list adds 1 / (RRF_K + r)."""
-DEFAULT_PREFETCH_K = 64
 UPSERT_BATCH = 256
 SCROLL_PAGE = 1024
 EDGE_DIR = "qdrant-edge"
@@ -98,17 +92,6 @@ class VectorStore(Protocol):
         self, query: SparseVec, k: int, filters: SearchFilters | None = None
     ) -> list[ScoredChunk]:
         """Top ``k`` chunks by IDF-weighted sparse dot product; no known term -> no result."""
-        ...
-
-    def search_hybrid(
-        self,
-        vector: np.ndarray,
-        query: SparseVec,
-        k: int,
-        filters: SearchFilters | None = None,
-        prefetch_k: int = DEFAULT_PREFETCH_K,
-    ) -> list[ScoredChunk]:
-        """One query: dense and sparse prefetches of ``prefetch_k`` fused by RRF (k=RRF_K)."""
         ...
 
     def flush(self) -> None:
@@ -203,28 +186,3 @@ def ordered_chunks(chunk_ids: Sequence[str], payloads: Sequence[dict[str, Any] |
             chunk = Chunk.from_payload(payload)
             found[chunk.chunk_id] = chunk
     return [found[cid] for cid in chunk_ids if cid in found]
-
-
-def open_vector_store(settings: Settings) -> VectorStore:
-    """The configured chunk index (not yet ensured).
-
-    With ``settings.qdrant_url`` set: a Qdrant server collection named
-    ``settings.index_name()``.  Otherwise: the qdrant-edge shard directory
-    ``settings.data_dir / "qdrant-edge" / settings.index_name()``.
-    """
-    if settings.qdrant_url:
-        from qdrant_client import QdrantClient
-
-        from app.stores.vectors_client import QdrantClientVectorStore
-
-        client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
-        return QdrantClientVectorStore(
-            client,
-            settings.index_name(),
-            shards=settings.qdrant_shards,
-            replication_factor=settings.qdrant_replication_factor,
-        )
-    from app.stores.vectors_edge import EdgeVectorStore
-
-    return EdgeVectorStore(settings.data_dir / EDGE_DIR, settings.index_name(),
-                           payload_in_ram=settings.edge_payload_in_ram)

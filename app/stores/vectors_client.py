@@ -6,8 +6,6 @@ Writes use ``wait=True``, so an acknowledged write is applied (and in the server
 Local mode has no payload indexes: :meth:`QdrantClientVectorStore.ensure` skips its
 warning, and filters still work there by scanning.
 
-Hybrid search uses the parametrised ``RrfQuery`` (RRF constant ``RRF_K``), which needs
-Qdrant server 1.16 or newer.
 """
 
 from __future__ import annotations
@@ -21,12 +19,10 @@ from qdrant_client import models as qm
 
 from app.model import Chunk, ScoredChunk, SearchFilters, SparseVec, point_id_for
 from app.stores.vectors import (
-    DEFAULT_PREFETCH_K,
     DENSE_VECTOR,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
     PUBLISHED_TS,
-    RRF_K,
     SCROLL_PAGE,
     SPARSE_VECTOR,
     UPSERT_BATCH,
@@ -232,32 +228,6 @@ class QdrantClientVectorStore:
             query=_sparse(query),
             using=SPARSE_VECTOR,
             query_filter=_filter(filters),
-            limit=k,
-            with_payload=True,
-        )
-        return _scored(response.points)
-
-    def search_hybrid(
-        self,
-        vector: np.ndarray,
-        query: SparseVec,
-        k: int,
-        filters: SearchFilters | None = None,
-        prefetch_k: int = DEFAULT_PREFETCH_K,
-    ) -> list[ScoredChunk]:
-        """One query: filtered dense and sparse prefetches fused by reciprocal rank."""
-        if not self._ready():
-            return []
-        flt = _filter(filters)
-        limit = max(prefetch_k, k)
-        prefetch = [qm.Prefetch(query=query_vector(vector), using=DENSE_VECTOR, filter=flt, limit=limit)]
-        if query.indices:
-            prefetch.append(qm.Prefetch(query=_sparse(query), using=SPARSE_VECTOR, filter=flt, limit=limit))
-        response = self.client.query_points(
-            self.collection,
-            prefetch=prefetch,
-            query=qm.RrfQuery(rrf=qm.Rrf(k=RRF_K)),
-            query_filter=flt,
             limit=k,
             with_payload=True,
         )

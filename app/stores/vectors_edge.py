@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -37,12 +37,10 @@ import qdrant_edge as qe
 
 from app.model import Chunk, ScoredChunk, SearchFilters, SparseVec, point_id_for
 from app.stores.vectors import (
-    DEFAULT_PREFETCH_K,
     DENSE_VECTOR,
     INTEGER_INDEXES,
     KEYWORD_INDEXES,
     PUBLISHED_TS,
-    RRF_K,
     SCROLL_PAGE,
     SPARSE_VECTOR,
     UPSERT_BATCH,
@@ -266,27 +264,6 @@ class EdgeVectorStore:
         nearest = qe.Query.Nearest(_sparse(query), using=SPARSE_VECTOR)
         flt = _filter(filters)
         return self._query(qe.QueryRequest(limit=k, query=nearest, filter=flt, with_payload=True))
-
-    def search_hybrid(
-        self,
-        vector: np.ndarray,
-        query: SparseVec,
-        k: int,
-        filters: SearchFilters | None = None,
-        prefetch_k: int = DEFAULT_PREFETCH_K,
-    ) -> list[ScoredChunk]:
-        """One query: filtered dense and sparse prefetches fused by reciprocal rank."""
-        flt = _filter(filters)
-        limit = max(prefetch_k, k)
-        dense = qe.Query.Nearest(query_vector(vector), using=DENSE_VECTOR)
-        prefetches = [qe.Prefetch(limit=limit, query=dense, filter=flt)]
-        if query.indices:
-            nearest = qe.Query.Nearest(_sparse(query), using=SPARSE_VECTOR)
-            prefetches.append(qe.Prefetch(limit=limit, query=nearest, filter=flt))
-        # The stub's ScoringQueryType lists Fusion, not its nested Rrf class that the engine takes.
-        fusion = cast(qe.Fusion, qe.Fusion.Rrf(k=RRF_K))
-        request = qe.QueryRequest(limit=k, prefetches=prefetches, query=fusion, filter=flt, with_payload=True)
-        return self._query(request)
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -28,7 +28,8 @@ from app.graph_model import (
     Interaction,
 )
 from app.retrieval.graph_links import LinkMemory, LinkSnapshot
-from app.stores.graph import GraphStore, GraphStoreError, open_graph_store
+from app.stores.graph import GraphStore, GraphStoreError
+from app.stores.open import open_graph_store
 
 ROOT = Path(__file__).resolve().parents[2]
 NASTY = "O'Brien\"}) DETACH DELETE n // `x` $y \\"
@@ -103,7 +104,7 @@ def test_load_converges_to_the_knowledge(graph: GraphStore) -> None:
     graph.load_knowledge(smaller)
     counts = graph.counts()
     assert (counts["Drug"], counts["MEMBER_OF"]) == (4, 1)
-    assert graph.drug_by_name(NASTY) is None
+    assert graph.labels_of([QUOTE]) == {} and graph.interactions_between([QUOTE, WARF]) == []
     graph.load_knowledge(KNOWLEDGE)
     assert (graph.counts()["Drug"], graph.counts()["MEMBER_OF"]) == (5, 2)
 
@@ -196,26 +197,14 @@ def test_delete_documents(graph: GraphStore) -> None:
 
 
 def test_parameters_are_values_not_code(graph: GraphStore) -> None:
-    found = graph.drug_by_name(NASTY)
-    assert found is not None and (found["id"], found["name"]) == (QUOTE, NASTY)
-    assert graph.drug_by_name('x"}) MATCH (n) DETACH DELETE n //') is None
+    assert graph.documents_for([NASTY, 'x"}) MATCH (n) DETACH DELETE n //']) == []
+    assert graph.labels_of(['x"}) MATCH (n) DETACH DELETE n //']) == {}
     doc_id = "doc:'\"}) DETACH DELETE d //"
     graph.replace_document_links([DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))])
     assert graph.document_versions() == {doc_id: "v'1"}
     assert graph.document_links(doc_id) == DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))
     graph.delete_documents([doc_id])
     assert graph.counts()["Drug"] == 5 and graph.document_versions() == {}
-
-
-def test_drug_by_name(graph: GraphStore) -> None:
-    for name in ("Warfarin", "  WARFARIN ", "华法林", "Coumadin", WARF):
-        found = graph.drug_by_name(name)
-        assert found is not None and found["id"] == WARF, name
-    simvastatin = graph.drug_by_name("synvinolin")
-    assert simvastatin is not None
-    assert simvastatin["classes"] == ["Statins"] and simvastatin["names_zh"] == ["辛伐他汀"]
-    assert graph.drug_by_name("warfarin")["set_ids"] == ["set-w"]  # type: ignore[index]
-    assert graph.drug_by_name("no such drug") is None
 
 
 def test_interactions_between(graph: GraphStore) -> None:
@@ -225,15 +214,6 @@ def test_interactions_between(graph: GraphStore) -> None:
     assert rows[0]["name_a"] == "Simvastatin" and rows[0]["citation"] == "Phansalkar 2012"
     assert graph.interactions_between([AMIO, SIMV]) == rows[:1]  # either order
     assert graph.interactions_between([WARF, SIMV]) == []
-
-
-def test_shortest_path_through_a_class(graph: GraphStore) -> None:
-    assert graph.path_between(SIMV, ATOR) == {
-        "ids": [SIMV, "class:statins", ATOR], "names": ["Simvastatin", "Statins", "Atorvastatin"],
-        "labels": ["Drug", "DrugClass", "Drug"], "types": ["MEMBER_OF", "MEMBER_OF"]}
-    path = graph.path_between(WARF, SIMV)
-    assert path is not None and path["ids"] == [WARF, ATOR, "class:statins", SIMV]
-    assert graph.path_between(WARF, QUOTE) is None
 
 
 # -- embedded only: a second process, persistence, clean shutdown -----------------------------------
@@ -250,7 +230,7 @@ def test_second_process_is_refused(opened: tuple[GraphStore, Settings]) -> None:
     done = _python(f"""
         from pathlib import Path
         from app.config import Settings
-        from app.stores.graph import open_graph_store
+        from app.stores.open import open_graph_store
         open_graph_store(Settings(data_dir=Path({str(settings.data_dir)!r}), neo4j_uri=None))
     """, timeout=60)
     assert done.returncode != 0
@@ -280,7 +260,7 @@ def test_persistence_across_processes_and_clean_exit(tmp_path: Path) -> None:
         from pathlib import Path
         from app.config import Settings
         from app.graph_model import DocumentLinks, DrugRecord, GraphKnowledge
-        from app.stores.graph import open_graph_store
+        from app.stores.open import open_graph_store
         settings = Settings(data_dir=Path({str(data)!r}), neo4j_uri=None)
         store = open_graph_store(settings)
         store.ensure_schema()
@@ -315,13 +295,13 @@ def test_a_store_started_by_another_thread_lets_the_process_exit(tmp_path: Path)
         from pathlib import Path
         from app.config import Settings
         from app.graph_model import DocumentLinks, DrugRecord, GraphKnowledge
-        from app.stores.graph import open_graph_store
+        from app.stores.open import open_graph_store
         def start():
             store = open_graph_store(Settings(data_dir=Path({str(data)!r}), neo4j_uri=None))
             store.ensure_schema()
             store.load_knowledge(GraphKnowledge(drugs=(DrugRecord("D1", "Warfarin"),)))
             store.replace_document_links([DocumentLinks("doc:1", "v1", "t", "label", ("D1",), ())])
-        worker = threading.Thread(target=start, daemon=True)  # as uvicorn's thread in tests/http_server.py
+        worker = threading.Thread(target=start, daemon=True)  # as uvicorn's thread in testkit/http_server.py
         worker.start()
         worker.join()
         print("left open")
@@ -345,7 +325,7 @@ def test_server_connection_over_bolt(opened: tuple[GraphStore, Settings], graph:
                       neo4j_database=settings.neo4j_database)
     other = open_graph_store(server)
     try:
-        assert other.counts() == store.counts() and other.drug_by_name("华法林") is not None
+        assert other.counts() == store.counts() and other.labels_of([WARF]) == store.labels_of([WARF])
     finally:
         other.close()
     assert store.counts()["Drug"] == 5  # closing the second connection leaves the store alone

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from app.retrieval.fusion import FusedHit
-from app.retrieval.rerank import CHANNEL, CrossEncoderReranker, Reranker
+from app.retrieval.rerank import CHANNEL, Reranker
+from app.retrieval.rerank_cross_encoder import CrossEncoderReranker
 from app.retrieval.rerank_server import ServerReranker
 from tests.rerank_support import QUERY, RECORDED_ORDER, RerankReplayServer, hits, tiny_cross_encoder
 

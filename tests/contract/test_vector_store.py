@@ -24,7 +24,8 @@ from qdrant_client import QdrantClient
 
 from app.config import Settings
 from app.model import Chunk, SearchFilters, SparseVec
-from app.stores.vectors import RRF_K, SCROLL_PAGE, VectorStore, open_vector_store, parse_published
+from app.stores.open import open_vector_store
+from app.stores.vectors import SCROLL_PAGE, VectorStore, parse_published
 from app.stores.vectors_client import QdrantClientVectorStore
 from app.stores.vectors_edge import EdgeVectorStore, stored_payload_memory
 from tests.conftest import payload_storage_types
@@ -235,30 +236,6 @@ def test_sparse_search_applies_idf(store: VectorStore) -> None:
     assert store.search_sparse(NO_SPARSE, 5, None) == []
 
 
-def test_hybrid_fuses_dense_and_sparse_with_rrf(store: VectorStore) -> None:
-    dense_best, sparse_best, both = make_chunk("dense"), make_chunk("sparse"), make_chunk("both")
-    rows = [
-        (dense_best, axis(1), sparse(t50=1.0)),
-        (both, axis(1, 0.3), sparse(t1=2.0)),
-        (sparse_best, axis(-1), sparse(t1=3.0)),
-    ]
-    rows += [(make_chunk("filler", i), axis(0.1, 0, 1, i), sparse(t60=1.0)) for i in range(6)]
-    put(store, rows)
-    query_dense, query_sparse = axis(1), sparse(t1=1.0, t2=1.0)
-    assert ids(store.search_dense(query_dense, 1, None)) == [dense_best.chunk_id]
-    assert ids(store.search_sparse(query_sparse, 1, None)) == [sparse_best.chunk_id]
-    # RRF: "both" is 2nd in each list and wins; "sparse" (1st and last) beats "dense" (1st only).
-    fused = store.search_hybrid(query_dense, query_sparse, 3, None)
-    assert ids(fused) == [both.chunk_id, sparse_best.chunk_id, dense_best.chunk_id]
-    # Reciprocal-rank scores, ranks counted from 0: "sparse" is last (index 8) in the dense list.
-    expected = [2 / (RRF_K + 1), 1 / RRF_K + 1 / (RRF_K + 8), 1 / RRF_K]
-    assert [r.score for r in fused] == pytest.approx(expected, rel=1e-4)
-    # No sparse term: the fusion degenerates to the dense ranking.
-    assert ids(store.search_hybrid(query_dense, NO_SPARSE, 3, None)) == ids(
-        store.search_dense(query_dense, 3, None)
-    )
-
-
 FilterCase = tuple[SearchFilters, Callable[[Chunk], bool]]
 
 
@@ -288,18 +265,13 @@ FILTER_CASES: dict[str, FilterCase] = {
 
 
 @pytest.mark.parametrize("case", list(FILTER_CASES))
-@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+@pytest.mark.parametrize("mode", ["dense", "sparse"])
 def test_filters_are_pushed_down(filter_corpus: VectorStore, case: str, mode: str) -> None:
     filters, matches = FILTER_CASES[case]
     store = filter_corpus
 
     def search(f: SearchFilters | None, k: int) -> list[Chunk]:
-        if mode == "dense":
-            found = store.search_dense(axis(1), k, f)
-        elif mode == "sparse":
-            found = store.search_sparse(sparse(t1=1.0), k, f)
-        else:  # a prefetch of 5 would hold only "near" chunks if the filter came afterwards
-            found = store.search_hybrid(axis(1), sparse(t1=1.0), k, f, prefetch_k=5)
+        found = store.search_dense(axis(1), k, f) if mode == "dense" else store.search_sparse(sparse(t1=1.0), k, f)
         return [r.chunk for r in found]
 
     unfiltered = search(None, 3)
@@ -355,7 +327,7 @@ def test_absent_index_reads_empty_and_refuses_writes(backend: Backend) -> None:
         assert fresh.chunk_ids() == set()
         assert fresh.get_chunks(["a#v1#0"]) == []
         assert fresh.search_dense(axis(1), 3, None) == []
-        assert fresh.search_hybrid(axis(1), sparse(t1=1.0), 3, None) == []
+        assert fresh.search_sparse(sparse(t1=1.0), 3, None) == []
         with pytest.raises(RuntimeError):
             put(fresh, [(make_chunk("a"), axis(1), NO_SPARSE)])
     finally:
