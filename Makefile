@@ -99,8 +99,9 @@ test: setup llm-test-deps browser-test-deps font-test-deps postgres-test-deps $(
 	MEDEVIDENCE_REQUIRE_LLM_SERVER=1 MEDEVIDENCE_REQUIRE_BROWSER=1 MEDEVIDENCE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check app indexers tests benchmarks
-	$(BIN)/mypy app indexers benchmarks
+	$(BIN)/ruff check app indexers tests benchmarks testkit
+	$(BIN)/mypy app indexers benchmarks testkit
+	$(BIN)/python .ci/import_layers.py
 
 # Full run (36 min on 2 cores, 2026-12-02): benchmarks/results/REPORT.md and plots/.
 bench: $(BENCH_STAMP)

@@ -25,7 +25,7 @@ ANSWER_NEUTRAL = {
     "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes", "neo4j_retry_s",
     "rate_limit_per_minute", "rate_limit_burst", "unauthenticated_per_minute", "unauthenticated_burst",
     "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
-    "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "traces_retention_days",
+    "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "log_level", "traces_retention_days",
     "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks", "max_concurrent_requests",
     "max_queued_requests", "query_encoder_threads", "reranker_threads", "reranker_api_key", "reranker_cooldown_s",
     "file_max_bytes", "file_parse_timeout_s", "parse_workers", "ocr",  # how files are read, not what is answered
@@ -250,7 +250,7 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Relevance floor: abstain without generating when no evidence passage reaches this "
-        "question-passage similarity (see app/answer/relevance.py).",
+        "question-passage similarity (app/answer/ask.py; the similarities: Searcher._with_similarity).",
     )
     support_threshold: float = Field(
         default=0.70,
@@ -327,6 +327,8 @@ class Settings(BaseSettings):
     oidc_admin_role: str = Field(default="medevidence-admin", description="Role value granting admin.")
     oidc_reader_role: str = Field(default="medevidence-reader", description="Role value granting reader.")
     log_json: bool = Field(default=True, description="Structured JSON log lines (off: plain text).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="What the command-line commands log (the server logs at INFO).")
     traces_retention_days: int | None = Field(
         default=None, ge=1,
         description="Delete answer traces and CDS audit rows older than this many days (unset: keep).",

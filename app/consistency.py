@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.runtime import Runtime
+from app.stores.graph import GraphReader
+from app.stores.manifest import Manifest
+from app.stores.vectors import VectorStore
 
 _SHOWN = 5
 
@@ -61,15 +63,15 @@ class ConsistencyReport:
         return "\n".join(lines)
 
 
-def check_consistency(rt: Runtime) -> ConsistencyReport:
-    manifest_versions = rt.manifest.versions()
-    manifest_chunks = rt.manifest.chunk_ids()
-    vector_chunks = rt.vectors.chunk_ids()
-    graph_versions = rt.graph.document_versions()
+def check_consistency(manifest: Manifest, vectors: VectorStore, graph: GraphReader) -> ConsistencyReport:
+    manifest_versions = manifest.versions()
+    manifest_chunks = manifest.chunk_ids()
+    vector_chunks = vectors.chunk_ids()
+    graph_versions = graph.document_versions()
     return ConsistencyReport(
         documents=len(manifest_versions),
         chunks=len(manifest_chunks),
-        pending=rt.manifest.counts()["pending"],
+        pending=manifest.counts()["pending"],
         missing_vectors=sorted(manifest_chunks - vector_chunks),
         orphan_vectors=sorted(vector_chunks - manifest_chunks),
         missing_graph_documents=sorted(set(manifest_versions) - set(graph_versions)),

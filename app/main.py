@@ -12,14 +12,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.answer.factory import build_asker, close_asker
+from app.answer.factory import close_asker
 from app.api import ask, cds_hooks, documents, drugs, emr, health, search, web
 from app.api.admission import Admission
 from app.api.errors import install_error_handlers
 from app.api.middleware import ServingMiddleware
 from app.api.ratelimit import RateLimiter
-from app.auth import KeyStore
 from app.auth_oidc import OidcVerifier
+from app.compose import open_asker, open_searcher
 from app.config import Settings
 from app.documents import DocumentIndexer
 from app.drugs.service import DrugService
@@ -32,10 +32,7 @@ from app.observability.metrics import Metrics
 from app.observability.probes import index_probes
 from app.observability.retention import purge_periodically
 from app.recovery import Recovery
-from app.retrieval.search import Searcher
 from app.runtime import Runtime
-from app.stores.audit import AuditStore
-from app.stores.traces import default_url
 
 log = logging.getLogger("medevidence")
 
@@ -46,35 +43,40 @@ def create_app(
     runtime: Runtime | None = None,
     indexer_factory: Callable[[Runtime], DocumentIndexer] | None = None,
 ) -> FastAPI:
-    """Build the app.  ``runtime`` may be passed in (tests, CLI); else it is opened at start.
+    """Build the app under ``settings``.  ``runtime`` may be passed in (tests, benchmarks): it must have been
+    opened with these very settings (``Runtime.reconfigured`` makes one that shares an open index); else the
+    runtime is opened at start, and closed at shutdown.
 
     ``indexer_factory`` is wired by the composition root (``app.cli``) so the API can write
-    documents without the runtime package importing the indexers.
+    documents without the app package importing the indexers.
     """
+    if runtime is not None and runtime.settings != settings:
+        changed = sorted(k for k in Settings.model_fields if getattr(runtime.settings, k) != getattr(settings, k))
+        raise ValueError(f"create_app: the runtime was opened with other settings ({', '.join(changed)}); "
+                         "pass runtime.settings, or a runtime.reconfigured(...) one")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         rt = runtime or Runtime.open(settings)
-        keys = KeyStore(settings.keys_path)
         app.state.runtime = rt
-        app.state.keys = keys
+        app.state.keys = rt.keys
         app.state.indexer = indexer_factory(rt) if indexer_factory is not None else None
         # An interrupted index run left intents behind: replay them before any request is answered (recovery.py).
         pending = rt.manifest.counts()["pending"]
         app.state.recovery = (Recovery.start(pending, app.state.indexer.recover) if app.state.indexer is not None
                               else Recovery(pending=pending, error="no indexer to recover with")
                               if pending else Recovery.finished())
-        app.state.searcher = Searcher(rt)
+        app.state.searcher = open_searcher(rt)
         app.state.searcher.warm_up()
         app.state.searcher.channel_observers.append(metrics.observe_channel)
-        app.state.asker = build_asker(app.state.searcher, settings=settings)
+        app.state.asker = open_asker(rt, app.state.searcher)
         app.state.asker.warm_up()
         app.state.asker.answer_observers.append(metrics.observe_answer)
-        metrics.watch(index_probes(rt))
-        app.state.drugs = DrugService(rt, app.state.searcher.catalog)  # one name resolver for search and cards
+        metrics.watch(index_probes(rt.manifest, rt.embedder))
+        app.state.drugs = DrugService(app.state.searcher.catalog)  # one name resolver for search and cards
         app.state.drugs.warm_up()
-        audit = AuditStore(settings.traces_url or default_url(settings.data_dir))
+        audit = rt.audit
         app.state.audit = audit
         app.state.cds = CdsHooksService(app.state.drugs.catalog, audit,
                                         Pseudonymizer.from_file(settings.pseudonym_key_path),
@@ -95,11 +97,8 @@ def create_app(
         finally:
             if retention is not None:
                 retention.cancel()
-            audit.close()
-            app.state.drugs.close()
             close_asker(app.state.asker)
             app.state.searcher.close()
-            keys.close()
             if owned:
                 rt.close()
 

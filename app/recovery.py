@@ -6,7 +6,7 @@ chunks and links of documents the manifest does not know.  The indexer's ``recov
 state of an uninterrupted run.  A server started on such a data dir (``Recovery``) runs it in the background at
 start: until it has finished, ``/readyz`` is 503 with the reason and every ``/v1`` request answers 503
 ``recovering`` with ``Retry-After``, so no search sees the half-written batch.  Command-line commands that read the
-stores recover first, in the foreground (``app/cli.py``).
+stores recover first, in the foreground (``app/cli/commands.py``).
 """
 
 from __future__ import annotations

@@ -31,10 +31,10 @@ from typing import Any
 import httpx
 
 from app.answer.ask import AskRequest
-from app.answer.factory import build_asker, close_asker
+from app.answer.factory import close_asker
 from app.answer.llm import OpenAICompatibleGenerator
+from app.compose import open_asker, open_searcher
 from app.config import Settings
-from app.retrieval.search import Searcher
 from app.runtime import Runtime
 from benchmarks.retrieval_eval import ensure_index
 from benchmarks.search_latency import _starter_documents
@@ -90,14 +90,14 @@ def quality(asker: Any, rt: Runtime, questions: list[str], ooc: list[str], heldo
 
 def overhead(settings: Settings, rt: Runtime, llm_url: str, questions: list[str]) -> dict[str, Any]:
     from app.main import create_app
-    from tests.http_server import serving
+    from testkit.http_server import serving
 
-    llm_settings = settings.model_copy(update={"llm_url": llm_url, "llm_max_tokens": 160, "dev_mode": True,
-                                               "llm_timeout_s": 300.0, "llm_total_timeout_s": 600.0})
+    served = rt.reconfigured(llm_url=llm_url, llm_max_tokens=160, dev_mode=True, llm_timeout_s=300.0,
+                             llm_total_timeout_s=600.0)
     rows = []
     # One client, kept alive, as the page and an EMR keep theirs: httpx's module-level calls build a new
     # client per request, and its TLS context alone (the CA bundle) cost about 60 ms of every measurement.
-    with serving(create_app(llm_settings, runtime=rt)) as base, httpx.Client(timeout=600) as client:
+    with served, serving(create_app(served.settings, runtime=served)) as base, httpx.Client(timeout=600) as client:
         client.post(f"{base}/v1/ask", json={"question": "warfarin dose"})  # warm-up
         for q in questions:
             t0 = time.perf_counter()
@@ -132,7 +132,7 @@ def main() -> int:
                         help="which parts to run; the others keep their figures from an earlier answers.json")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    from tests.llama_server import llama_server, unavailable_reason
+    from testkit.llama_server import llama_server, unavailable_reason
 
     settings = Settings(data_dir=args.data_dir)
     ensure_index(args.data_dir, _starter_documents(settings.knowledge_dir), "app.cli")
@@ -145,10 +145,10 @@ def main() -> int:
                    "settings": {"answer_min_relevance": settings.answer_min_relevance,
                                 "support_threshold": settings.support_threshold}})
     with Runtime.open(settings) as rt:
-        searcher = Searcher(rt)
+        searcher = open_searcher(rt)
         searcher.warm_up()
         if "extractive" in parts:
-            extractive = build_asker(searcher)
+            extractive = open_asker(rt, searcher)
             report["extractive"] = quality(extractive, rt, questions, ooc, heldout)
             close_asker(extractive)
             print(json.dumps(report["extractive"]), file=sys.stderr)
@@ -161,7 +161,7 @@ def main() -> int:
                 llm_settings = settings.model_copy(update={"llm_url": url, "llm_max_tokens": 160,
                                                            "llm_timeout_s": 300.0, "llm_total_timeout_s": 600.0})
                 if "llm" in parts:
-                    asker = build_asker(searcher, generator=OpenAICompatibleGenerator(llm_settings))
+                    asker = open_asker(rt, searcher, generator=OpenAICompatibleGenerator(llm_settings))
                     report["llm"] = quality(asker, rt, CLINICAL + heldout[:10], ooc, heldout)
                     report["llm"]["model"] = asker.generator.model_id()
                     close_asker(asker)

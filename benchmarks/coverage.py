@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from app.compose import drug_catalog
 from app.config import Settings
 from app.drugs.catalog import DrugCatalog
 from app.drugs.coverage import Coverage
@@ -80,15 +81,12 @@ def measure(data_dir: Path, questions: list[dict[str, Any]], knowledge_dir: Path
     if knowledge_dir is not None:
         settings = settings.model_copy(update={"knowledge_dir": knowledge_dir})
     with Runtime.open(settings) as rt:
-        catalog = DrugCatalog(rt)
-        try:
-            report = Coverage(catalog).knowledge()
-            return {"data_dir": str(data_dir), "totals": report["totals"],
-                    "sources": {s["source"]: {k: s[k] for k in ("documents", "sections", "drugs")}
-                                for s in report["sources"]},
-                    "questions": question_coverage(catalog, questions)}
-        finally:
-            catalog.close()
+        catalog = drug_catalog(rt)
+        report = Coverage(catalog).knowledge()
+        return {"data_dir": str(data_dir), "totals": report["totals"],
+                "sources": {s["source"]: {k: s[k] for k in ("documents", "sections", "drugs")}
+                            for s in report["sources"]},
+                "questions": question_coverage(catalog, questions)}
 
 
 def markdown(base: dict[str, Any], cur: dict[str, Any]) -> str:

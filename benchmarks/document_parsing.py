@@ -3,16 +3,16 @@ pypdf and by pypdfium2 (the baselines), and OCR pages/s and word recall on scann
 
     python -m benchmarks.document_parsing [--pages 100] [--reps 5] [--out benchmarks/results]
 
-- Text: the long guideline PDF of ``tests.pdf_fixtures.long_guideline_pdf`` (the longest NGC guidelines printed
+- Text: the long guideline PDF of ``testkit.pdf_fixtures.long_guideline_pdf`` (the longest NGC guidelines printed
   by Debian's Chromium, so ``/usr/bin/chromium`` and Playwright are needed).  Each rep times, one after the
   other, ``PdfParser().parse`` (OCR off; layout, headings, lists, tables, headers and footers, joining),
   ``pypdf.PdfReader(path).pages[i].extract_text()`` for every page, and pypdfium2's
   ``get_textpage().get_text_range()`` for every page (opening the file included in all three).  One warm-up
   pass first; the median of ``--reps`` is reported.  Target: at least 20 pages/s for ours.
-- OCR: page scans (``tests.pdf_fixtures.scanned_pdf``, 150 dpi images) of two guideline pages and one page of
+- OCR: page scans (``testkit.pdf_fixtures.scanned_pdf``, 150 dpi images) of two guideline pages and one page of
   the Chinese instruction sheet, parsed with OCR at each rendering resolution of ``--ocr-dpi`` and ONNX thread
   count of ``--ocr-threads`` (a fresh engine per count, built before timing); pages/s over the pages, and the
-  share of each page's known words the OCR text holds (``tests.pdf_fixtures.ocr_recall``).
+  share of each page's known words the OCR text holds (``testkit.pdf_fixtures.ocr_recall``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def bench_text(path: Path, pages: int, reps: int) -> dict[str, Any]:
 
 def bench_ocr(work: Path, dpis: list[int], threads: list[int]) -> dict[str, Any]:
     """OCR pages/s and word recall per (dpi, threads) over three scanned fixture pages."""
-    from tests.pdf_fixtures import chinese_instruction_pdf, guideline_pdf, ocr_recall, scanned_pdf
+    from testkit.pdf_fixtures import chinese_instruction_pdf, guideline_pdf, ocr_recall, scanned_pdf
 
     guideline, chinese = guideline_pdf(work), chinese_instruction_pdf(work)
     scans = [(guideline, 1), (guideline, 3), (chinese, 1)]
@@ -109,15 +109,15 @@ def bench_index(path: Path, work: Path) -> dict[str, Any]:
     """``medevidence index`` of the long PDF into a new data dir, embeddings included (the command's own path:
     the parse worker, chunking, embedding, the vector store and the graph links), and ``optimize`` as the
     command ends; the stores' start-up (models, graph server) is reported apart."""
+    from app.cli.wiring import open_indexer
     from app.config import Settings
     from app.runtime import Runtime
-    from indexers.pipeline import Indexer
 
     settings = Settings(data_dir=work / "index-data", knowledge_dir=ROOT / "knowledge")
     started = time.perf_counter()
     with Runtime.open(settings) as rt:
         opened = time.perf_counter() - started
-        indexer = Indexer(rt)
+        indexer = open_indexer(rt)
         rt.embedder.encode_keyed(["warm-up"], ["warm-up"])  # the model's first call is start-up, not indexing
         began = time.perf_counter()
         summary = indexer.index_paths([path])
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-index", action="store_true", help="skip the end-to-end indexing run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
-    from tests.pdf_fixtures import long_guideline_pdf
+    from testkit.pdf_fixtures import long_guideline_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -13,7 +13,8 @@ How: the answers of each code version are collected in a subprocess (``--collect
 version's code: the baseline runs in a git worktree of ``--baseline-ref`` (``$TMPDIR/medevidence-baseline-<ref>``,
 made once and reused), the working tree in this checkout; one after the other (the data dir holds a lock),
 extractive answers only (``MEDEVIDENCE_LLM_URL`` is removed from the subprocess's environment).  The collect step
-uses only the API both versions have (``Runtime``, ``Searcher``, ``build_asker``, ``AskRequest``), times each
+uses only the API both versions have (``Runtime``, ``app.compose`` or before it ``Searcher`` and ``build_asker``,
+``AskRequest``), times each
 ``ask`` (wall ms, after a warm-up), re-reads each citation from the stored document of its version, and writes a
 catalog of the questions' focus drugs made with that version's drug name resolver.  The scorer uses the working
 tree's catalog (the baseline's when only the baseline ran) for both versions, so both are judged by one set of
@@ -368,7 +369,11 @@ def focus_catalog(rt: Any, focuses: Sequence[str]) -> dict[str, Any]:
         aliases = store.all()
     finally:
         store.close()
-    resolver = DrugNameResolver(knowledge, label_brands(rt, knowledge), aliases)
+    try:  # this version's signature: the manifest; before the house was put in order, the runtime
+        brands = label_brands(rt.manifest, knowledge)
+    except AttributeError:
+        brands = label_brands(rt, knowledge)
+    resolver = DrugNameResolver(knowledge, brands, aliases)
     labelled = set(rt.graph.labels_of([d.id for d in knowledge.drugs]))
     for doc in rt.manifest.documents_of_type("label"):
         for name in _label_names(doc.metadata):
@@ -406,6 +411,10 @@ def collect(questions: Path, output: Path, data_dir: Path, catalog: Path | None)
     from app.retrieval.search import Searcher
     from app.runtime import Runtime
 
+    try:
+        import app.compose as compose
+    except ImportError:
+        compose = None  # type: ignore[assignment]
     rows = _read_jsonl(questions)
     settings = Settings(data_dir=data_dir)
     meta = {"app": str(Path(app.__file__).resolve().parent), "llm_url": settings.llm_url}
@@ -417,9 +426,14 @@ def collect(questions: Path, output: Path, data_dir: Path, catalog: Path | None)
             except Exception:  # noqa: BLE001 - the answers are still worth collecting; the scorer falls back
                 made = {"error": traceback.format_exc()[-3000:]}
             catalog.write_text(json.dumps({**meta, **made}, ensure_ascii=False), encoding="utf-8")
-        searcher = Searcher(rt)
-        searcher.warm_up()
-        asker = build_asker(searcher)
+        if compose is not None:
+            searcher = compose.open_searcher(rt)
+            searcher.warm_up()
+            asker = compose.open_asker(rt, searcher)
+        else:  # a baseline from before app/compose.py
+            searcher = Searcher(rt)
+            searcher.warm_up()
+            asker = build_asker(searcher)
         asker.warm_up()
         docs: dict[str, Any] = {}
         with output.open("w", encoding="utf-8") as out:

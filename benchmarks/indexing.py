@@ -23,11 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.cli.wiring import open_indexer
 from app.config import Settings
 from app.documents import parse_document
 from app.runtime import Runtime
 from indexers.chunking import ChunkingConfig, chunk_document
-from indexers.pipeline import Indexer
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -77,7 +77,7 @@ def bench_throughput(per_source: int, max_chunks: int | None = None) -> dict[str
             started = time.perf_counter()
             model.encode(texts)
             raw_seconds = time.perf_counter() - started
-            indexer = Indexer(rt)
+            indexer = open_indexer(rt)
             indexer.index_documents([], "warm-up")  # loads the graph's entities: a one-off, measured below
             summary = indexer.index_paths([input_file])
     return {

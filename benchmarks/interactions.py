@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from app.compose import drug_catalog
 from app.config import Settings
 from app.drugs.service import DrugService
 from app.runtime import Runtime
@@ -82,10 +83,9 @@ def bench_sizes(settings: Settings, rt: Runtime, sizes: tuple[int, ...] | list[i
                 pairwise_max: int | None = None) -> dict[str, Any]:
     """``bench_list`` and the REST timing for each list size, in one open runtime (the one-call-per-pair
     baseline only for lists of at most ``pairwise_max`` drugs, when given)."""
-    service = DrugService(rt)
+    service = DrugService(drug_catalog(rt))
     out = {str(n): bench_list(service, medication_list(n), runs, pairwise_max is None or n <= pairwise_max)
            for n in sizes}
-    service.close()
     for n, rest in zip(sizes, _rest(settings, rt, runs, [medication_list(n) for n in sizes]), strict=True):
         out[str(n)]["rest"] = rest
     return out
@@ -123,10 +123,10 @@ def main() -> int:
 def _rest(settings: Settings, rt: Runtime, runs: int, lists: list[list[str]]) -> list[dict[str, float]]:
     """Warm p50/p95 of ``POST /v1/interactions`` for each medication list, on one loopback server."""
     from app.main import create_app
-    from tests.http_server import serving
+    from testkit.http_server import serving
 
     out = []
-    with serving(create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)) as base, \
+    with rt.reconfigured(dev_mode=True) as served, serving(create_app(served.settings, runtime=served)) as base, \
             httpx.Client(timeout=60) as client:
         url = f"{base}/v1/interactions"
         for medications in lists:

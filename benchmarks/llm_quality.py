@@ -54,10 +54,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from app.answer.ask import ANSWER_IN_ENGLISH, QUOTES_IN_ENGLISH, Asker, AskRequest
-from app.answer.factory import build_asker, close_asker
+from app.answer.factory import close_asker
 from app.answer.generator import GenerationEvent, GenerationRequest, GeneratorError
 from app.answer.llm import OpenAICompatibleGenerator
 from app.answer.prompt import PROMPT_VERSION
+from app.compose import open_asker, open_searcher
 from app.config import Settings
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
@@ -349,13 +350,13 @@ def main(argv: list[str] | None = None) -> int:
                               "questions": Counter(q.set for q in questions)}
     with Runtime.open(settings) as rt, tempfile.TemporaryDirectory() as tmp:
         catalog = focus_catalog(rt, [q.focus for q in questions if q.focus])["focus"]
-        searcher = Searcher(rt)
+        searcher = open_searcher(rt)
         searcher.warm_up()
-        run_settings = settings.model_copy(update={"traces_url": f"sqlite:///{tmp}/traces.db"})
+        run_rt = rt.reconfigured(traces_url=f"sqlite:///{tmp}/traces.db")  # the benchmark's traces stay apart
         if args.no_extractive:
             report["extractive"] = []
         else:
-            extractive = build_asker(searcher, settings=run_settings)
+            extractive = open_asker(run_rt, searcher)
             report["extractive"] = answer_all(extractive, questions, rt, catalog, None)
             close_asker(extractive)
         records: dict[str, dict[str, Any]]
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             records = {r["question"]: r for r in read_jsonl_rows(args.replay)}
             model = next(iter(records.values()))["model"] if records else MODEL_ALIAS
             replay = ReplayGenerator(records, model)
-            asker = build_asker(searcher, generator=replay, settings=run_settings)
+            asker = open_asker(run_rt, searcher, generator=replay)
             review: list[dict[str, Any]] = []
             report["llm"] = answer_all(asker, questions, rt, catalog, records, review)
             if args.review:
@@ -375,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             report["replay_mismatched"] = replay.mismatched
             close_asker(asker)
         else:
-            report["llm"], records = live(searcher, run_settings, questions, rt, catalog, args.threads, args.llm_url)
+            report["llm"], records = live(searcher, run_rt, questions, catalog, args.threads, args.llm_url)
             args.generations.parent.mkdir(parents=True, exist_ok=True)
             report["generations"] = str(args.generations)
             report["model"] = next(iter(records.values()))["model"] if records else None
@@ -383,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                 for record in records.values():
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         searcher.close()
+        run_rt.close()
     judgements = read_jsonl_rows(JUDGEMENTS) if JUDGEMENTS.exists() else []
     report["agreement"] = agreement(report["llm"], judgements)
     report["summary"] = {mode: {group: aggregate([r for r in report[mode] if r["set"] == group or group == "all"])
@@ -401,16 +403,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def live(searcher: Searcher, settings: Settings, questions: Sequence[Question], rt: Runtime,
-         catalog: dict[str, Any], threads: int, llm_url: str | None
+def live(searcher: Searcher, rt: Runtime, questions: Sequence[Question], catalog: dict[str, Any], threads: int,
+         llm_url: str | None
          ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Answer with the model: the benchmark's own llama.cpp server, or the server at ``llm_url`` (a deployment's
     vLLM, to measure the model it really runs)."""
-    from tests.llama_server import llama_server
+    from testkit.llama_server import llama_server
 
     def answer(url: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        generator = RecordingGenerator(OpenAICompatibleGenerator(settings.model_copy(update={"llm_url": url})))
-        asker = build_asker(searcher, generator=generator, settings=settings)
+        generator = RecordingGenerator(OpenAICompatibleGenerator(rt.settings.model_copy(update={"llm_url": url})))
+        asker = open_asker(rt, searcher, generator=generator)
         rows = answer_all(asker, questions, rt, catalog, generator.records)
         for record in generator.records.values():
             record["model"] = generator.model_id()

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.search_client import post_search
-from tests.http_server import serving
+from testkit.http_server import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,9 +155,9 @@ def run(data_dir: Path, levels: Sequence[int], overload_clients: int, seconds: f
 
     settings = Settings(data_dir=data_dir)
     index = ensure_index(data_dir, _starter_documents(settings.knowledge_dir), "app.cli")
-    with Runtime.open(settings) as rt:
+    with Runtime.open(settings) as rt, rt.reconfigured(dev_mode=True) as served:
         chunks = rt.vectors.count()
-        app = create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)
+        app = create_app(served.settings, runtime=served)
         with serving(app, start_timeout=300) as base:
             warm_up(base)
             load_before = os.getloadavg()[0]

@@ -25,6 +25,7 @@ import openai
 
 from app.answer.evidence import number_evidence
 from app.answer.prompt import SYSTEM, answer_messages
+from app.compose import open_searcher
 from app.config import Settings
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
@@ -91,13 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "citation_texts.json")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    from tests.llama_server import llama_server
+    from testkit.llama_server import llama_server
 
     settings = Settings(data_dir=args.data_dir)
     records: list[dict[str, Any]] = []
     log = Path(tempfile.gettempdir()) / "medevidence-qwen-server.log"
     with Runtime.open(settings) as rt, llama_server(log, joined_model(), MODEL_ALIAS, args.threads, 8192) as url:
-        searcher = Searcher(rt)
+        searcher = open_searcher(rt)
         client = openai.OpenAI(base_url=url, api_key="not-needed", timeout=900)
         for style, question in CASES:
             messages, blocks = messages_for(style, question, searcher)

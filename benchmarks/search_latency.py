@@ -87,12 +87,12 @@ def measure_search(rt: Runtime, settings: Settings, queries: list[str], searcher
     queries (reported apart), then the query embedding alone, ``Searcher.search`` in process and
     ``POST /v1/search`` on a real uvicorn server on loopback, each over the same queries, warm.
     ``searcher``: one already made on ``rt`` (left open)."""
+    from app.compose import open_searcher
     from app.main import create_app
-    from app.retrieval.search import Searcher
-    from tests.http_server import serving
+    from testkit.http_server import serving
 
     own = searcher is None
-    searcher = searcher or Searcher(rt)
+    searcher = searcher or open_searcher(rt)
     searcher.warm_up()
     first_pass = []  # the store's pages (mmap) and the per-query caches are cold: reported apart
     for query in queries:
@@ -102,15 +102,14 @@ def measure_search(rt: Runtime, settings: Settings, queries: list[str], searcher
     encode_ms, in_process = [], []
     for query in queries:
         started = time.perf_counter()
-        searcher.rt.embedder.encode_query(query)
+        searcher.embedder.encode_query(query)
         encode_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         searcher.search(query, 10)
         in_process.append((time.perf_counter() - started) * 1000)
     if own:
         searcher.close()
-    app = create_app(settings.model_copy(update={"dev_mode": True}), runtime=rt)
-    with serving(app) as base:
+    with rt.reconfigured(dev_mode=True) as served, serving(create_app(served.settings, runtime=served)) as base:
         http_ms = _http_single(base, queries)
     return {"chunks": rt.vectors.count(), "query_embedding": _percentiles(encode_ms),
             "search_in_process_first_pass": _percentiles(first_pass),
@@ -218,18 +217,18 @@ def measure_concurrency(rt: Runtime, settings: Settings, queries: list[str], pla
     up, then each level of concurrent clients.  ``single_http``: also ``POST /v1/search`` one query at a time
     (over ``queries``), for the configured thread count in the first round."""
     from app.main import create_app
-    from tests.http_server import serving
+    from testkit.http_server import serving
 
     runs = []
     for round_, threads in plan.order():
         configured = settings.model_copy(update={"query_encoder_threads": threads})
         embedder = CachedEmbedder(configured)
         try:
-            used = replace(rt, settings=configured, embedder=embedder)
+            used = replace(rt.reconfigured(query_encoder_threads=threads, dev_mode=True), embedder=embedder)
             run: dict[str, Any] = {"round": round_, "threads": threads,
                                    "query_embedding": _encode_alone(embedder, queries[:100])}
-            app = create_app(configured.model_copy(update={"dev_mode": True}), runtime=used)
-            with serving(app, start_timeout=300) as base:
+            app = create_app(used.settings, runtime=used)
+            with used, serving(app, start_timeout=300) as base:
                 with httpx.Client(timeout=120) as client:  # warm: the per-query caches of this app's searcher
                     for query in queries:
                         client.post(f"{base}/v1/search", json={"query": query, "k": 10}).raise_for_status()
@@ -313,12 +312,12 @@ def bench_scaled(settings: Settings, queries: list[str], size: int = 100_000,
     """A ``size``-chunk corpus from the starter chunks (``benchmarks.corpus``), searched in process by the
     same channels (same model, graph and analyzer), and its lexical channel against rank_bm25; with ``plan``,
     also over HTTP: one client, and concurrent clients per encoder thread count."""
-    from app.retrieval.search import Searcher
+    from app.compose import open_searcher
     from benchmarks.corpus import load_base, make_corpus, store_corpus
 
     with Runtime.open(settings) as rt, tempfile.TemporaryDirectory() as tmp:
         built = store_corpus(make_corpus(load_base(rt), rt.analyzer, size), rt.analyzer, Path(tmp) / "edge")
-        searcher = Searcher(replace(rt, vectors=built.store))
+        searcher = open_searcher(replace(rt, vectors=built.store))
         searcher.warm_up()
         latencies = []
         for query in queries:

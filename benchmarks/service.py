@@ -29,7 +29,7 @@ TWIN_SEED = 20261201
 def twin_pairs(searcher: Any, drugs: int, diseases: int) -> list[tuple[str, str]]:
     """"<中文名> 禁忌" / "<name> contraindications" and "<中文名> 治疗" / "<name> treatment" pairs, sampled
     (seeded) as ``tests/test_retrieval.py`` samples them: Chinese names that identify their record."""
-    knowledge = searcher.rt.load_knowledge()
+    knowledge = searcher.catalog.knowledge
     analyzer = searcher.query_analyzer
 
     def identifies(record_id: str, name: str) -> bool:
@@ -60,17 +60,18 @@ def answer_path(settings: Settings, rt: Runtime, searcher: Any, questions: int, 
                 overhead_runs: int) -> dict[str, Any]:
     """Extractive answers (``benchmarks.answers.quality``) and, with ``overhead_runs``, the LLM-path overhead
     over a llama.cpp server (``benchmarks.answers.overhead``), or the reason it could not run."""
-    from app.answer.factory import build_asker, close_asker
+    from app.answer.factory import close_asker
+    from app.compose import open_asker
     from benchmarks.answers import CLINICAL, _jsonl, out_of_corpus, overhead, quality
 
     out: dict[str, Any] = {}
     heldout = _jsonl("medquad_heldout", questions // 2)
     asked = heldout + _jsonl("pubmedqa_dev", questions // 2) + CLINICAL[: max(1, questions // 6)]
-    asker = build_asker(searcher)
+    asker = open_asker(rt, searcher)
     out["extractive"] = quality(asker, rt, asked, out_of_corpus()[:ooc], heldout)
     close_asker(asker)
     if overhead_runs:
-        from tests.llama_server import llama_server, unavailable_reason
+        from testkit.llama_server import llama_server, unavailable_reason
 
         reason = unavailable_reason()
         if reason:
@@ -87,7 +88,7 @@ def run_service(data_dir: Path, store_dir: Path | None, queries: int, *, twins: 
                 interactions: tuple[list[int], int, int] | None = None, answers: tuple[int, int, int] | None = None,
                 ) -> dict[str, Any]:
     """Search latency and memory for one corpus; the starter-only parts when asked."""
-    from app.retrieval.search import Searcher
+    from app.compose import open_searcher
     from app.stores.vectors_edge import EdgeVectorStore
     from benchmarks.corpus import STORE_NAME
 
@@ -101,7 +102,7 @@ def run_service(data_dir: Path, store_dir: Path | None, queries: int, *, twins: 
             result["optimized_now"] = rt.vectors.optimize()
             result["optimize_seconds"] = time.perf_counter() - started
         started = time.perf_counter()
-        searcher = Searcher(used)
+        searcher = open_searcher(used)
         result["search"] = measure_search(used, settings, _queries(queries), searcher)
         result["search_seconds"] = time.perf_counter() - started
         result["memory"] = snapshot()

@@ -20,12 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from app.graph_model import DocumentLinks
+from app.config import Settings
+from app.drugs.aliases import AliasStore, is_alias_file
+from app.drugs.catalog import DrugCatalog
+from app.graph_model import DocumentLinks, GraphKnowledge
 from app.knowledge import EntityDictionary
 from app.model import Chunk, Document, SparseVec
-from app.runtime import Runtime
 from app.stores.files import FileStore
-from app.stores.manifest import VECTORS_INDEX_KEY
+from app.stores.graph import GraphStore
+from app.stores.manifest import VECTORS_INDEX_KEY, Manifest
+from app.stores.vectors import VectorStore
+from app.text.analysis import Analyzer
+from app.text.embedding import CachedEmbedder
 from indexers.chunking import ChunkingConfig, chunk_document
 from indexers.files.reader import (
     FILE_ORIGIN_PREFIX,
@@ -67,6 +73,8 @@ class IndexSummary:
     rejects: list[str] = field(default_factory=list)
     files: FileCounts | None = None  # hospital files read this run (PDF, Word, HTML, Markdown, text)
     pruned: list[str] = field(default_factory=list)  # documents whose file was deleted (--prune)
+    aliases: dict[str, int] | None = None  # hospital alias files loaded: entries added per file (None: none given)
+    alias_rejects: list[str] = field(default_factory=list)  # their bad lines, "FILE:LINE: reason" (in ``rejected``)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -84,6 +92,7 @@ class IndexSummary:
             "rejects": self.rejects,
             **({"files": self.files.to_json(), "warnings": self.files.warnings} if self.files else {}),
             **({"pruned": self.pruned} if self.pruned else {}),
+            **({"aliases": self.aliases} if self.aliases is not None else {}),
         }
 
 
@@ -110,11 +119,22 @@ class _Prepared:
 
 
 class Indexer:
-    """Writes documents into the manifest, the vector store and the graph."""
+    """Writes documents into the manifest, the vector store and the graph (and the kept files and hospital aliases).
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
-        settings = runtime.settings
+    It takes the stores it writes, opened by its caller (the CLI root and ``create_app``'s indexer factory wire it
+    over a ``Runtime``).  ``optimize``: build the vector store's HNSW and sparse indexes at the end of each run, as
+    ``medevidence index`` does; a serving process's indexer leaves it to the next ``medevidence index``, because
+    the embedded engine's optimisation holds the interpreter for seconds once a segment is past its threshold."""
+
+    def __init__(self, settings: Settings, *, manifest: Manifest, vectors: VectorStore, graph: GraphStore,
+                 embedder: CachedEmbedder, analyzer: Analyzer, files: FileStore, aliases: AliasStore,
+                 knowledge: Callable[[], GraphKnowledge], optimize: bool = True) -> None:
+        self.settings = settings
+        self.manifest, self.vectors, self.graph = manifest, vectors, graph
+        self.embedder, self.analyzer = embedder, analyzer
+        self.files, self.aliases = files, aliases
+        self.knowledge = knowledge  # the graph knowledge, read when a run first needs it
+        self.optimize = optimize
         self.chunking = ChunkingConfig(
             max_tokens=settings.chunk_max_tokens,
             min_tokens=settings.chunk_min_tokens,
@@ -125,7 +145,7 @@ class Indexer:
 
     # -- public ---------------------------------------------------------------------------
     def index_starter_knowledge(self, progress: Progress | None = None) -> IndexSummary:
-        docs_dir = self.rt.settings.knowledge_dir / "docs"
+        docs_dir = self.settings.knowledge_dir / "docs"
         files = sorted(docs_dir.glob("*.jsonl.gz"))
         if not files:
             raise FileNotFoundError(f"no starter knowledge in {docs_dir}")
@@ -139,18 +159,31 @@ class Indexer:
         progress: Progress | None = None,
         reading: FileReading | None = None,
         on_page: PageProgress | None = None,
+        prune: bool = False,
     ) -> IndexSummary:
-        """Index JSONL files, source folders and hospital files (PDF, Word, HTML, Markdown, text; folders of them).
-        Hospital files are parsed in worker processes while earlier ones are embedded and written."""
+        """Index JSONL files, source folders and hospital files (PDF, Word, HTML, Markdown, text; folders of them),
+        then load the hospital drug alias files among ``paths`` (app/drugs/aliases.py) against what was indexed.
+        Hospital files are parsed in worker processes while earlier ones are embedded and written.  With ``prune``,
+        the documents of files deleted from the folders among ``paths`` are removed as well."""
         reading = reading or self.file_reading()
         summary = IndexSummary()
+        alias_files = [p for p in paths if is_alias_file(p)]
+        paths = [p for p in paths if p not in alias_files]
         plan = plan_paths(paths, reading.selection, lambda folder: detect_source(folder) is not None)
         for rejected in plan.rejects:
             summary.rejected += 1
             summary.rejects.append(str(rejected))
         sources = [self._read(p, read_path(p), str(p.resolve()), False, summary) for p in plan.sources]
         streamed = self._file_sources(plan.jobs, reading, summary, on_page) if plan.jobs else None
-        return self._run(sources, summary, progress, streamed)
+
+        def prune_deleted_files() -> None:
+            summary.pruned = self.prune_files([p for p in paths if p.is_dir()], reading.selection)
+            summary.deleted += len(summary.pruned)
+
+        self._run(sources, summary, progress, streamed, prune_deleted_files if prune else None)
+        if alias_files:
+            self._load_aliases(alias_files, summary)
+        return summary
 
     def index_upload(self, path: Path, name: str, doc_id: str, source_type: str | None) -> IndexSummary:
         """Index one uploaded file (``POST /v1/documents``) as ``doc_id``; its original is kept like any file's."""
@@ -159,9 +192,20 @@ class Indexer:
         job = FileJob(path, doc_id, name, UPLOAD_ORIGIN)
         return self._run([], summary, None, self._file_sources([job], reading, summary, None))
 
+    def _load_aliases(self, files: Sequence[Path], summary: IndexSummary) -> None:
+        """Load hospital alias files; each line's drug must name one drug the resolver knows, labels just indexed
+        included.  A bad line is reported as ``FILE:LINE: reason`` and counted as rejected."""
+        summary.aliases = {}
+        catalog = DrugCatalog(self.knowledge(), self.manifest, self.graph, self.aliases)
+        for path in files:
+            loaded = self.aliases.load(path, catalog.resolver)  # the resolver knows the aliases loaded so far
+            summary.aliases[str(path)] = loaded.added
+            summary.alias_rejects.extend(loaded.rejected)
+            summary.rejected += len(loaded.rejected)
+
     def file_reading(self, selection: FileSelection | None = None) -> FileReading:
         """How this data dir's settings read hospital files."""
-        s = self.rt.settings
+        s = self.settings
         return FileReading(selection or FileSelection(), s.file_max_bytes, s.file_parse_timeout_s, s.parse_workers,
                            s.ocr)
 
@@ -172,7 +216,7 @@ class Indexer:
         was copied still prunes right; a file left out by ``--exclude`` but still there is not deleted."""
         selection = selection or FileSelection()
         gone: list[str] = []
-        origins = self.rt.manifest.origins()
+        origins = self.manifest.origins()
         for folder in folders:
             prefix = id_prefix(folder, selection)
             gone += [doc_id for doc_id, origin in origins.items()
@@ -185,7 +229,7 @@ class Indexer:
     ) -> Iterator[list[_Source]]:
         """Parsed files as sources, a few at a time, as the workers finish them."""
         summary.files = FileCounts()
-        store = FileStore(self.rt.settings.files_dir)
+        store = self.files
         group: list[_Source] = []
         for job, item in read_files(jobs, reading, store, summary.files, on_page):
             if isinstance(item, Rejected):
@@ -212,18 +256,18 @@ class Indexer:
 
     def _delete_locked(self, doc_ids: Sequence[str]) -> tuple[list[str], list[str]]:
         self.recover()
-        known = self.rt.manifest.versions()
+        known = self.manifest.versions()
         found = [d for d in dict.fromkeys(doc_ids) if d in known]
         unknown = [d for d in dict.fromkeys(doc_ids) if d not in known]
         if found:
-            self.rt.manifest.begin_deletes(found)
+            self.manifest.begin_deletes(found)
             self._apply_deletes(found)
-            self.rt.manifest.commit([], found)
+            self.manifest.commit([], found)
         return found, unknown
 
     def recover(self) -> int:
         """Replay work a killed run left pending; returns the number of documents replayed."""
-        ops = self.rt.manifest.pending()
+        ops = self.manifest.pending()
         if not ops:
             return 0
         i = 0
@@ -239,7 +283,7 @@ class Indexer:
             else:
                 ids = list(dict.fromkeys(op.doc_id for op in run))
                 self._apply_deletes(ids)
-                self.rt.manifest.commit([], ids, done_seqs=seqs)
+                self.manifest.commit([], ids, done_seqs=seqs)
             i = j
         return len(ops)
 
@@ -263,9 +307,21 @@ class Indexer:
         summary: IndexSummary,
         progress: Progress | None,
         streamed: Iterator[list[_Source]] | None = None,
+        then: Callable[[], None] | None = None,
     ) -> IndexSummary:
+        """One indexing run under the writer lock: every path in (the command line, the API's uploads) leaves the
+        stores alike.  ``then`` (pruning) runs after the writes; last, with ``optimize``, the vector store builds its
+        HNSW and sparse indexes over what the run wrote (the embedded engine has no background optimiser; a no-op when
+        nothing new reached its indexing threshold, and on a Qdrant server), timed into ``summary.seconds``."""
         with self._lock:
-            return self._run_locked(sources, summary, progress, streamed)
+            self._run_locked(sources, summary, progress, streamed)
+            if then is not None:
+                then()
+            if self.optimize:
+                started = time.perf_counter()
+                self.vectors.optimize()
+                summary.seconds += time.perf_counter() - started
+        return summary
 
     def _run_locked(
         self,
@@ -279,22 +335,22 @@ class Indexer:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph-writer") as graph_writer:
             # The graph's entities load in the background, ahead of the first batch's links.
             fingerprint = self._graph_knowledge_to_load()
-            loading = (graph_writer.submit(self.rt.graph.load_knowledge, self.rt.load_knowledge())
+            loading = (graph_writer.submit(self.graph.load_knowledge, self.knowledge())
                        if fingerprint else None)
             self._plan_and_write(sources, summary, progress, graph_writer)
             for group in streamed or ():
                 self._plan_and_write(group, summary, progress, graph_writer)
             if loading is not None and fingerprint is not None:
                 loading.result()
-                self.rt.manifest.set_meta("graph_knowledge", fingerprint)
-        self.rt.vectors.flush()
+                self.manifest.set_meta("graph_knowledge", fingerprint)
+        self.vectors.flush()
         summary.seconds = time.perf_counter() - started
         return summary
 
     def _plan_and_write(
         self, sources: list[_Source], summary: IndexSummary, progress: Progress | None, graph_writer: Executor
     ) -> None:
-        versions = self.rt.manifest.versions()
+        versions = self.manifest.versions()
         rebuild = self._index_shape_changed(versions)
         todo: list[tuple[Document, str]] = []
         deletes: list[str] = []
@@ -308,7 +364,7 @@ class Indexer:
                 counts["added" if known is None else "updated"] += 1
                 todo.append((doc, source.origin))
             if source.sync_deletes:
-                gone = sorted(self.rt.manifest.doc_ids_from(source.origin) - set(source.documents))
+                gone = sorted(self.manifest.doc_ids_from(source.origin) - set(source.documents))
                 counts["deleted"] = len(gone)
                 deletes.extend(gone)
             for key in ("added", "updated", "unchanged", "deleted"):
@@ -316,33 +372,33 @@ class Indexer:
             so_far = summary.sources.get(source.name)
             summary.sources[source.name] = {k: v + so_far.get(k, 0) for k, v in counts.items()} if so_far else counts
         if deletes:
-            self.rt.manifest.begin_deletes(deletes)
+            self.manifest.begin_deletes(deletes)
             graph_writer.submit(self._apply_deletes, deletes).result()
-            self.rt.manifest.commit([], deletes)
+            self.manifest.commit([], deletes)
         if rebuild:  # every stored document goes into the new index, also those no source named this run
             listed = {doc.id for doc, _ in todo} | {d for s in sources for d in s.documents} | set(deletes)
-            for doc_id, origin in sorted(self.rt.manifest.origins().items()):
-                stored = self.rt.manifest.document(doc_id) if doc_id not in listed else None
+            for doc_id, origin in sorted(self.manifest.origins().items()):
+                stored = self.manifest.document(doc_id) if doc_id not in listed else None
                 if stored is not None:
                     todo.append((stored, origin))
                     summary.updated += 1
-            self.rt.manifest.set_meta("bm25_avgdl", "")  # chunk lengths change with the chunking
+            self.manifest.set_meta("bm25_avgdl", "")  # chunk lengths change with the chunking
         self._ensure_avgdl(todo)
-        size = self.rt.settings.index_batch_documents
+        size = self.settings.index_batch_documents
         known_ids = set(versions)
-        embedded_before, cached_before = self.rt.embedder.embedded, self.rt.embedder.cached
+        embedded_before, cached_before = self.embedder.embedded, self.embedder.cached
         summary.chunks_written += self._write_pipelined(todo, size, known_ids, progress, graph_writer)
-        summary.chunks_embedded += self.rt.embedder.embedded - embedded_before
-        summary.chunks_from_cache += self.rt.embedder.cached - cached_before
-        self.rt.manifest.set_meta(VECTORS_INDEX_KEY, self.rt.settings.index_name())
+        summary.chunks_embedded += self.embedder.embedded - embedded_before
+        summary.chunks_from_cache += self.embedder.cached - cached_before
+        self.manifest.set_meta(VECTORS_INDEX_KEY, self.settings.index_name())
 
     def _index_shape_changed(self, versions: dict[str, str]) -> bool:
         """The embedding model or chunking changed since the documents were indexed: the chunk index is named
         by a hash of them, so the new one starts empty and every document must be written into it."""
-        recorded = self.rt.manifest.get_meta(VECTORS_INDEX_KEY)
+        recorded = self.manifest.get_meta(VECTORS_INDEX_KEY)
         if recorded is None:  # a data dir indexed before the name was recorded
-            return bool(versions) and self.rt.vectors.count() == 0
-        return recorded != self.rt.settings.index_name()
+            return bool(versions) and self.vectors.count() == 0
+        return recorded != self.settings.index_name()
 
     # -- writing --------------------------------------------------------------------------
     def _write(
@@ -356,8 +412,8 @@ class Indexer:
         """
         prepared = self._prepare(batch)
         self._write_vectors(prepared, replaces)
-        self.rt.graph.replace_document_links(prepared.links)
-        self.rt.manifest.commit(prepared.chunked, [], done_seqs=seqs)
+        self.graph.replace_document_links(prepared.links)
+        self.manifest.commit(prepared.chunked, [], done_seqs=seqs)
         return len(prepared.chunks)
 
     def _write_pipelined(
@@ -378,9 +434,9 @@ class Indexer:
             prepared = self._prepare(todo[start : start + size])
             if in_flight is not None:
                 self._commit_when_linked(*in_flight, progress, len(todo))
-            seqs = self.rt.manifest.begin_upserts(prepared.batch)
+            seqs = self.manifest.begin_upserts(prepared.batch)
             self._write_vectors(prepared, replaces)
-            in_flight = (graph_writer.submit(self.rt.graph.replace_document_links, prepared.links), prepared, seqs)
+            in_flight = (graph_writer.submit(self.graph.replace_document_links, prepared.links), prepared, seqs)
             written += len(prepared.chunks)
         if in_flight is not None:
             self._commit_when_linked(*in_flight, progress, len(todo))
@@ -390,7 +446,7 @@ class Indexer:
         self, linked: Future[None], prepared: _Prepared, seqs: list[int], progress: Progress | None, total: int
     ) -> None:
         linked.result()  # re-raises a graph error: the batch stays pending for recovery
-        self.rt.manifest.commit(prepared.chunked, [], done_seqs=seqs)
+        self.manifest.commit(prepared.chunked, [], done_seqs=seqs)
         if progress is not None:
             progress(len(prepared.batch), total)
 
@@ -398,7 +454,7 @@ class Indexer:
         """Chunks, vectors and graph links of a batch: everything but the store writes."""
         chunked = [(doc, origin, chunk_document(doc, self.chunking)) for doc, origin in batch]
         chunks = [c for _, _, cs in chunked for c in cs]
-        dense = (self.rt.embedder.encode_keyed([c.text_hash for c in chunks], [c.embed_text for c in chunks])
+        dense = (self.embedder.encode_keyed([c.text_hash for c in chunks], [c.embed_text for c in chunks])
                  if chunks else None)
         dictionary = self._entity_dictionary()
         links = [links_for(doc, dictionary) for doc, _, _ in chunked]
@@ -406,43 +462,43 @@ class Indexer:
 
     def _write_vectors(self, prepared: _Prepared, replaces: set[str] | None) -> None:
         if prepared.chunks and prepared.dense is not None:
-            self.rt.vectors.upsert(prepared.chunks, prepared.dense, prepared.sparse)
+            self.vectors.upsert(prepared.chunks, prepared.dense, prepared.sparse)
         for doc, _, _ in prepared.chunked:
             if replaces is None or doc.id in replaces:
-                self.rt.vectors.delete_stale_versions(doc.id, doc.version)
+                self.vectors.delete_stale_versions(doc.id, doc.version)
 
     def _apply_deletes(self, doc_ids: Sequence[str]) -> None:
-        self.rt.vectors.delete_documents(doc_ids)
-        self.rt.graph.delete_documents(doc_ids)
+        self.vectors.delete_documents(doc_ids)
+        self.graph.delete_documents(doc_ids)
 
     def _sparse(self, chunks: Sequence[Chunk]) -> list[SparseVec]:
-        avgdl = float(self.rt.manifest.get_meta("bm25_avgdl") or 1.0)
-        analyzer = self.rt.analyzer
+        avgdl = float(self.manifest.get_meta("bm25_avgdl") or 1.0)
+        analyzer = self.analyzer
         return [analyzer.document_vector(c.embed_text, avgdl)[0] for c in chunks]
 
     def _ensure_avgdl(self, todo: Sequence[tuple[Document, str]]) -> None:
         """Fix BM25's average document length once, from a spread sample of the first run."""
-        if self.rt.manifest.get_meta("bm25_avgdl") or not todo:
+        if self.manifest.get_meta("bm25_avgdl") or not todo:
             return
         step = max(1, len(todo) // AVGDL_SAMPLE)
         lengths = [
-            len(self.rt.analyzer.tokens(chunk.embed_text))
+            len(self.analyzer.tokens(chunk.embed_text))
             for doc, _ in todo[::step]
             for chunk in chunk_document(doc, self.chunking)
         ]
-        self.rt.manifest.set_meta("bm25_avgdl", f"{sum(lengths) / max(len(lengths), 1):.3f}")
+        self.manifest.set_meta("bm25_avgdl", f"{sum(lengths) / max(len(lengths), 1):.3f}")
 
     def _graph_knowledge_to_load(self) -> str | None:
         """The fingerprint of knowledge/graph when it changed since the graph last loaded it, else None."""
-        graph_dir = self.rt.settings.knowledge_dir / "graph"
+        graph_dir = self.settings.knowledge_dir / "graph"
         digest = hashlib.sha256()
         for path in sorted(graph_dir.glob("*.jsonl.gz")):
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
         fingerprint = digest.hexdigest()[:16]
-        return None if self.rt.manifest.get_meta("graph_knowledge") == fingerprint else fingerprint
+        return None if self.manifest.get_meta("graph_knowledge") == fingerprint else fingerprint
 
     def _entity_dictionary(self) -> EntityDictionary:
         if self._dictionary is None:
-            self._dictionary = EntityDictionary(self.rt.load_knowledge())
+            self._dictionary = EntityDictionary(self.knowledge())
         return self._dictionary

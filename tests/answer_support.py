@@ -12,6 +12,7 @@ from typing import Any, Literal
 from app.answer.evidence import parse_citations
 from app.answer.generator import GenerationEvent, GenerationRequest, GeneratorError
 from app.answer.think import ThinkSplitter
+from app.retrieval.search import Searcher
 from app.runtime import Runtime
 from app.text.sentences import sentence_spans
 
@@ -102,7 +103,7 @@ def sloppy_writer(seed: int) -> Callable[[GenerationRequest], str]:
     return write
 
 
-def assert_grounded(answer: dict[str, Any], rt: Runtime) -> None:
+def assert_grounded(answer: dict[str, Any], rt: Runtime | Searcher) -> None:
     """The product's first promise: every citation is a verbatim span of the stored document version,
     every mark in the answer has its citation, and only supported claims carry citations."""
     numbers = {c["n"] for c in answer["citations"]}

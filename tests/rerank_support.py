@@ -8,13 +8,12 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from app.model import Chunk
 from app.retrieval.fusion import FusedHit
-from tests.http_server import free_port
+from testkit.http_server import LoopbackServer, QuietHandler, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vllm"
 QUERY = "Is warfarin safe in pregnancy?"
@@ -86,18 +85,13 @@ class Script:
     requests: list[dict[str, Any]] = field(default_factory=list)  # {"path", "headers", "body"} of each POST
 
 
-class RerankReplayServer:
+class RerankReplayServer(LoopbackServer):
     def __init__(self) -> None:
         self.script = Script()
         self.stopping = threading.Event()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                return None
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 script = server.script
@@ -121,19 +115,13 @@ class RerankReplayServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and hung up
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(Handler, poll_interval=0.05)
 
     @property
     def url(self) -> str:
         """The base URL, as MEDEVIDENCE_RERANKER_URL is written."""
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> RerankReplayServer:
-        self.thread.start()
-        return self
+        return self.base
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__exit__(*exc)

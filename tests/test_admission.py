@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from app.api.admission import Admission
-from app.config import Settings
-from app.main import create_app
-from app.runtime import Runtime
+from testkit.http_server import serving
 
-from .conftest import KNOWLEDGE
-from .http_server import serving
+from .conftest import StarterApp
 
 
 async def _slow_app(scope: Any, receive: Any, send: Any) -> None:
@@ -60,9 +56,7 @@ def test_at_most_n_at_work_m_waiting_the_rest_refused_at_once() -> None:
 
 
 @pytest.mark.slow
-def test_an_overloaded_service_answers_503_with_retry_after(starter_runtime: Runtime, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=KNOWLEDGE, dev_mode=True,
-                        max_concurrent_requests=1, max_queued_requests=1)
+def test_an_overloaded_service_answers_503_with_retry_after(starter_app: StarterApp) -> None:
 
     async def crowd(base: str) -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=120) as client:
@@ -70,7 +64,7 @@ def test_an_overloaded_service_answers_503_with_retry_after(starter_runtime: Run
                     for _ in range(8)]
             return list(await asyncio.gather(*asks))
 
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+    with starter_app(dev_mode=True, max_concurrent_requests=1, max_queued_requests=1) as app, serving(app) as base:
         responses = asyncio.run(crowd(base))
         assert httpx.get(f"{base}/healthz").status_code == 200
         metrics = httpx.get(f"{base}/metrics").text

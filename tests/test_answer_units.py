@@ -272,6 +272,7 @@ def test_amounts_keep_their_units() -> None:
     assert numbers_stated("Give 2 mg daily.", "Doses of 2 to 5 mg are usual.")
 
 
+@pytest.mark.slow  # the verifier loads the embedding model
 def test_a_claim_that_is_only_names_is_not_checked(verifier: Verifier) -> None:
     strict = Verifier(verifier.embed, verifier.tokens, verifier.threshold, verifier.lexical_weight,
                       to_english=lambda text: "methotrexate" if "甲氨蝶呤" in text else text,

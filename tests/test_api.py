@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from app.auth import KeyStore
+from app.cli.wiring import serving_indexer
 from app.config import Settings
 from app.main import create_app
-from indexers.pipeline import Indexer
+from testkit.http_server import serving
 
 from .conftest import KNOWLEDGE
-from .http_server import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -30,25 +27,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     _, admin = keys.create("admin", "test-admin")
     _, reader = keys.create("reader", "test-reader")
     keys.close()
-    port = free_port()
-    app = create_app(settings, indexer_factory=Indexer)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        raise RuntimeError("server did not start")
-    yield base, {"admin": admin, "reader": reader}
-    srv.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(settings, indexer_factory=serving_indexer), start_timeout=120) as base:
+        yield base, {"admin": admin, "reader": reader}
 
 
 def _auth(key: str) -> dict[str, str]:

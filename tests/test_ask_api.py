@@ -11,13 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.auth import KeyStore
 from app.main import create_app
 from app.runtime import Runtime
+from testkit.http_server import serving
 
 from .answer_support import assert_grounded, sse_events
-from .conftest import ROOT
-from .http_server import serving
+from .conftest import ROOT, StarterApp
 
 pytestmark = pytest.mark.slow
 WARFARIN_LABEL = "openfda:5a5b5e3a-6556-a542-e063-6294a90a6d3f"
@@ -25,9 +24,7 @@ WARFARIN_LABEL = "openfda:5a5b5e3a-6556-a542-e063-6294a90a6d3f"
 
 @pytest.fixture(scope="module")
 def api(starter_runtime: Runtime) -> Iterator[tuple[str, dict[str, str]]]:
-    keys = KeyStore(starter_runtime.settings.keys_path)
-    _, reader = keys.create("reader", "ask-reader")
-    keys.close()
+    _, reader = starter_runtime.keys.create("reader", "ask-reader")
     with serving(create_app(starter_runtime.settings, runtime=starter_runtime)) as base:
         yield base, {"Authorization": f"Bearer {reader}"}
 
@@ -116,13 +113,12 @@ def test_cli_ask_on_a_fresh_index(tmp_path: Path, starter_runtime: Runtime) -> N
     assert any(c["section"] == "Contraindications" for c in answer["citations"])
 
 
-def test_readiness_reports_an_unreachable_llm(starter_runtime: Runtime) -> None:
+def test_readiness_reports_an_unreachable_llm(starter_app: StarterApp, starter_runtime: Runtime) -> None:
     """With an LLM configured but down, /readyz says 503 and why; answers still come, degraded."""
     from fastapi.testclient import TestClient
 
-    settings = starter_runtime.settings.model_copy(update={"llm_url": "http://127.0.0.1:9/v1", "llm_max_retries": 0,
-                                                           "dev_mode": True})
-    with TestClient(create_app(settings, runtime=starter_runtime)) as client:
+    with starter_app(llm_url="http://127.0.0.1:9/v1", llm_max_retries=0, dev_mode=True) as app, \
+            TestClient(app) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
         model = ready.json()["checks"]["model"]

@@ -10,24 +10,22 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.cli import main as cli_main
+from app.cli.wiring import open_indexer
+from app.compose import drug_catalog
 from app.config import Settings
 from app.drugs.service import DrugService
 from app.emr.cds_cards import interaction_card
-from app.main import create_app
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
-from indexers.pipeline import Indexer
 
-from .conftest import KNOWLEDGE
+from .conftest import KNOWLEDGE, StarterApp
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def drugs(starter_runtime: Runtime) -> DrugService:
-    service = DrugService(starter_runtime)
-    yield service  # type: ignore[misc]
-    service.close()
+    return DrugService(drug_catalog(starter_runtime))
 
 
 def _verbatim(rt: Runtime, citation: dict) -> bool:
@@ -110,7 +108,7 @@ def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding only the NGC guidelines and the NDF-RT tables (from the shipped files and cache)."""
     data_dir = tmp_path_factory.mktemp("broader") / "data"
     with Runtime.open(Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE)) as rt:
-        summary = Indexer(rt).index_paths([KNOWLEDGE / "docs" / "ngc_guidelines.jsonl.gz",
+        summary = open_indexer(rt).index_paths([KNOWLEDGE / "docs" / "ngc_guidelines.jsonl.gz",
                                            KNOWLEDGE / "docs" / "ndfrt.jsonl.gz"])
         assert summary.added == 53 + 514
     return data_dir
@@ -133,7 +131,7 @@ def test_cli_search_interactions_and_coverage(small_index: Path, capsys: pytest.
     assert {s["source"] for s in report["sources"]} == {"ngc", "ndfrt"}
 
 
-def test_coverage_report_and_api(drugs: DrugService, starter_runtime: Runtime) -> None:
+def test_coverage_report_and_api(drugs: DrugService, starter_app: StarterApp) -> None:
     report = drugs.knowledge_coverage()
     sources = {s["source"]: s for s in report["sources"]}
     assert sources["ngc"]["documents"] == 53 and sources["ndfrt"]["documents"] == 514
@@ -143,8 +141,7 @@ def test_coverage_report_and_api(drugs: DrugService, starter_runtime: Runtime) -
     assert totals["guidelines"] == 53
     assert totals["graded_interaction_pairs"]["VA NDF-RT"] > 2500
     assert totals["indications_by_source"]["LabeledIn"] > 1000
-    settings = starter_runtime.settings.model_copy(update={"dev_mode": True})
-    with TestClient(create_app(settings, runtime=starter_runtime)) as client:
+    with starter_app(dev_mode=True) as app, TestClient(app) as client:
         served = client.get("/v1/coverage")
         assert served.status_code == 200 and served.json()["totals"] == totals
 
@@ -157,12 +154,8 @@ def test_coverage_counts_the_hospitals_own_documents(tmp_path: Path) -> None:
                                     "prophylaxis in medical inpatients unless contraindicated."}) + "\n",
                         encoding="utf-8")
     with Runtime.open(settings) as rt:
-        Indexer(rt).index_paths([protocol])
-        service = DrugService(rt)
-        try:
-            report = service.knowledge_coverage()
-            local = next(s for s in report["sources"] if s["source"] == "local")
-            assert local["local"] and local["documents"] == 1 and local["source_types"] == {"guideline": 1}
-            assert local["origins"] == ["protocols.jsonl"]
-        finally:
-            service.close()
+        open_indexer(rt).index_paths([protocol])
+        report = DrugService(drug_catalog(rt)).knowledge_coverage()
+        local = next(s for s in report["sources"] if s["source"] == "local")
+        assert local["local"] and local["documents"] == 1 and local["source_types"] == {"guideline": 1}
+        assert local["origins"] == ["protocols.jsonl"]

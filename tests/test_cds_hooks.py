@@ -19,13 +19,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
-from app.config import Settings
-from app.main import create_app
 from app.runtime import Runtime
-from tests.conftest import FIXTURES, KNOWLEDGE
-from tests.fhir_server import FhirData, fhir_app
-from tests.http_server import serving
-from tests.jwks_server import serving_jwks
+from testkit.fhir_server import FhirData, fhir_app
+from testkit.http_server import serving
+from testkit.jwks_server import serving_jwks
+from tests.conftest import FIXTURES
+
+from .conftest import StarterApp
 
 CDS = FIXTURES / "cds_hooks"
 ISSUER = "https://ehr.example.org/cds-client"
@@ -100,14 +100,15 @@ def fhir() -> Iterator[tuple[FhirData, str]]:
 
 
 @pytest.fixture(scope="module")
-def service_settings(starter_runtime: Runtime, jwks_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("cds") / "data", knowledge_dir=KNOWLEDGE,
-                    cds_jwt_issuers={ISSUER: jwks_url})
+def service_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this module's service keeps its audit log (apart from the other tests')."""
+    return tmp_path_factory.mktemp("cds")
 
 
 @pytest.fixture(scope="module")
-def api(service_settings: Settings, starter_runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(service_settings, runtime=starter_runtime)) as client:
+def api(starter_app: StarterApp, service_dir: Path, jwks_url: str) -> Iterator[TestClient]:
+    with starter_app(cds_jwt_issuers={ISSUER: jwks_url}, traces_url=f"sqlite:///{service_dir}/traces.sqlite") as app, \
+            TestClient(app) as client:
         yield client
 
 
@@ -309,7 +310,7 @@ def test_bad_requests_name_the_field(call: Any, api: TestClient, client_key: Any
 
 
 def test_patient_identifiers_never_stored_or_logged_in_clear(
-        call: Any, api: TestClient, service_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+        call: Any, api: TestClient, service_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     draft = med_request("draft-clari", "Clarithromycin 500 MG Oral Tablet", status="draft")
     with caplog.at_level(logging.DEBUG):
         assert call(SAFETY, order_sign(draft, [med_request("rx-s", "simvastatin 20 MG Oral Tablet")])).status_code \
@@ -320,5 +321,5 @@ def test_patient_identifiers_never_stored_or_logged_in_clear(
     assert calls and all(c["patient"] and c["patient"].startswith("p:") for c in calls)
     pseudonyms = api.app.state.cds.pseudonyms  # type: ignore[attr-defined]
     assert calls[0]["patient"] == pseudonyms.patient(PATIENT) == pseudonyms.patient(f"Patient/{PATIENT}")
-    for database in Path(service_settings.data_dir).glob("*.sqlite"):
+    for database in service_dir.glob("*.sqlite"):
         assert PATIENT.encode() not in database.read_bytes(), database.name

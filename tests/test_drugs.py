@@ -7,21 +7,20 @@ import json
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.cli import main as cli_main
+from app.compose import drug_catalog
 from app.drugs.interactions import NOT_FOUND
 from app.drugs.names import DrugNameResolver
 from app.drugs.service import DrugService, UnknownDrug
 from app.graph_model import GraphKnowledge
-from app.main import create_app
 from app.runtime import Runtime
 
-from .conftest import KNOWLEDGE, ROOT
+from .conftest import KNOWLEDGE, ROOT, StarterApp
 
 pytestmark = pytest.mark.slow
 CLOPIDOGREL, WARFARIN, ASPIRIN, OMEPRAZOLE = "DB00758", "DB00682", "DB00945", "DB00338"
@@ -29,10 +28,8 @@ WARFARIN_LABEL = "openfda:5a5b5e3a-6556-a542-e063-6294a90a6d3f"
 
 
 @pytest.fixture(scope="module")
-def drugs(starter_runtime: Runtime) -> Iterator[DrugService]:
-    service = DrugService(starter_runtime)
-    yield service
-    service.close()
+def drugs(starter_runtime: Runtime) -> DrugService:
+    return DrugService(drug_catalog(starter_runtime))
 
 
 def _verbatim(rt: Runtime, citation: dict) -> bool:
@@ -182,9 +179,8 @@ def test_unknown_drugs_and_pairs_without_evidence(drugs: DrugService) -> None:
         drugs.card("warfarn")
 
 
-def test_drug_api(starter_runtime: Runtime) -> None:
-    settings = starter_runtime.settings.model_copy(update={"dev_mode": True})
-    with TestClient(create_app(settings, runtime=starter_runtime)) as client:
+def test_drug_api(starter_app: StarterApp) -> None:
+    with starter_app(dev_mode=True) as app, TestClient(app) as client:
         card = client.get("/v1/drugs/Plavix")
         assert card.status_code == 200 and card.json()["id"] == CLOPIDOGREL
         assert client.get("/v1/drugs/%E6%B0%AF%E5%90%A1%E6%A0%BC%E9%9B%B7").json()["id"] == CLOPIDOGREL  # 氯吡格雷
@@ -219,7 +215,7 @@ def _export(rt: Runtime, doc_ids: list[str], path: Path) -> None:
 
 def test_cli_interactions_and_hospital_aliases(tmp_path: Path, starter_runtime: Runtime) -> None:
     """`medevidence index` a warfarin and an aspirin label and an alias file, then the Done-when call."""
-    aspirin_labels = [doc.id for doc in DrugService(starter_runtime).catalog.labels_of([ASPIRIN])[ASPIRIN]]
+    aspirin_labels = [doc.id for doc in drug_catalog(starter_runtime).labels_of([ASPIRIN])[ASPIRIN]]
     source = tmp_path / "labels.jsonl"
     _export(starter_runtime, [WARFARIN_LABEL, *aspirin_labels[:1]], source)
     aliases = tmp_path / "hospital-aliases.jsonl"

@@ -10,20 +10,19 @@ from typing import Any
 
 import pytest
 
-from app.main import create_app
 from app.runtime import Runtime
+from testkit.browser_support import SHOTS, axe_serious
+from testkit.http_server import serving
 
-from .browser_support import SHOTS, axe_serious
-from .http_server import serving
+from .conftest import StarterApp
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 QUESTION_LABEL = "Question (the current medications are added as context)"
 
 
 @pytest.fixture(scope="module")
-def site(starter_runtime: Runtime) -> Iterator[str]:
-    settings = starter_runtime.settings.model_copy(update={"emr_demo": True, "dev_mode": False})
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+def site(starter_app: StarterApp) -> Iterator[str]:
+    with starter_app(emr_demo=True, dev_mode=False) as app, serving(app) as base:
         yield base
 
 

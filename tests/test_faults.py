@@ -17,22 +17,22 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from app.cli.wiring import open_indexer, serving_indexer
 from app.config import Settings
 from app.consistency import check_consistency
 from app.main import create_app
 from app.runtime import Runtime
-from indexers.pipeline import Indexer
+from testkit.http_server import LoopbackServer, QuietHandler, free_port, serving
 
 from .answer_support import assert_grounded, sse_events
-from .conftest import FIXTURES, KNOWLEDGE
-from .http_server import free_port, serving
+from .conftest import FIXTURES, KNOWLEDGE, StarterApp
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def _chunk(delta: dict[str, str]) -> bytes:
     return f"data: {json.dumps(body)}\n\n".encode()
 
 
-class FaultyLLM:
+class FaultyLLM(LoopbackServer):
     """An OpenAI-compatible server on loopback whose chat completions fail the way ``mode`` says.
 
     ``/v1/models`` always answers (the server is up); every chat request is counted."""
@@ -64,12 +64,7 @@ class FaultyLLM:
         }
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                return None
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server naming
                 send(self, 200, json.dumps({"object": "list", "data": [{"id": "fault-llm", "object": "model"}]})
                      .encode(), "application/json")
@@ -82,22 +77,15 @@ class FaultyLLM:
                 except OSError:  # the client gave up first (its timeout): that is the point
                     self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> FaultyLLM:
-        self.thread.start()
-        return self
+        return f"{self.base}/v1"
 
     def __exit__(self, *exc: object) -> None:
         self.released.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__exit__(*exc)
 
     # -- the faults --------------------------------------------------------------------------
     @staticmethod
@@ -187,16 +175,15 @@ def faulty_llm() -> Iterator[FaultyLLM]:
         yield server
 
 
-def _llm_settings(rt: Runtime, llm_url: str, **extra: Any) -> Settings:
-    return rt.settings.model_copy(update={
-        "llm_url": llm_url, "llm_timeout_s": LLM_TIMEOUT_S, "llm_total_timeout_s": LLM_TOTAL_TIMEOUT_S,
-        "llm_max_retries": 1, "dev_mode": True, **extra})
+def _llm_settings(llm_url: str, **extra: Any) -> dict[str, Any]:
+    return {"llm_url": llm_url, "llm_timeout_s": LLM_TIMEOUT_S, "llm_total_timeout_s": LLM_TOTAL_TIMEOUT_S,
+            "llm_max_retries": 1, "dev_mode": True, **extra}
 
 
 @pytest.fixture(scope="module")
-def faulty_api(starter_runtime: Runtime, faulty_llm: FaultyLLM) -> Iterator[str]:
-    settings = _llm_settings(starter_runtime, faulty_llm.url, llm_model="fault-llm")
-    with serving(create_app(settings, runtime=starter_runtime, indexer_factory=Indexer)) as base:
+def faulty_api(starter_app: StarterApp, faulty_llm: FaultyLLM) -> Iterator[str]:
+    with starter_app(serving_indexer, **_llm_settings(faulty_llm.url, llm_model="fault-llm")) as app, \
+            serving(app) as base:
         yield base
 
 
@@ -244,10 +231,9 @@ def test_a_failing_llm_degrades_to_extractive_answers(mode: str, faulty_api: str
         assert elapsed < 2 * LLM_TIMEOUT_S + LLM_TOTAL_TIMEOUT_S + 20, f"{mode}: {elapsed:.1f} s"
 
 
-def test_an_llm_down_degrades_and_readiness_says_so(starter_runtime: Runtime) -> None:
+def test_an_llm_down_degrades_and_readiness_says_so(starter_app: StarterApp, starter_runtime: Runtime) -> None:
     """``llm_url`` a closed loopback port, no ``llm_model`` (so even the model lookup fails)."""
-    settings = _llm_settings(starter_runtime, f"http://127.0.0.1:{free_port()}/v1")
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+    with starter_app(**_llm_settings(f"http://127.0.0.1:{free_port()}/v1")) as app, serving(app) as base:
         ready = httpx.get(f"{base}/readyz", timeout=30)
         assert ready.status_code == 503
         model = ready.json()["checks"]["model"]
@@ -380,7 +366,7 @@ def test_malformed_input_is_rejected_with_file_and_line_and_the_index_kept(
     rt = starter_runtime
     before = _snapshot(rt)
     inputs = _malformed_inputs(tmp_path / "in")
-    indexer = Indexer(rt)
+    indexer = open_indexer(rt)
     added = ["faults-good-1", "medquad:ghr:9990708"]
     try:
         summary = indexer.index_paths([inputs[k] for k in ("mixed", "binary", "not_gzip", "pdf", "medquad")])
@@ -407,7 +393,7 @@ def test_malformed_input_is_rejected_with_file_and_line_and_the_index_kept(
     finally:
         indexer.delete(added)
     assert _snapshot(rt) == before, "an already indexed document changed"
-    report = check_consistency(rt)
+    report = check_consistency(rt.manifest, rt.vectors, rt.graph)
     assert report.ok, report.describe()
 
 

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from app.answer.ask import QUOTES_IN_ENGLISH, Asker, AskRequest
-from app.answer.factory import build_asker, close_asker
+from app.answer.factory import close_asker
 from app.answer.generator import GenerationRequest
+from app.compose import open_asker
 from app.retrieval.question import names_in
 from app.retrieval.search import Searcher
+from app.runtime import Runtime
 
 from .answer_support import ScriptedGenerator, assert_grounded
 
@@ -20,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def asker(starter_searcher: Searcher) -> Iterator[Asker]:
-    engine = build_asker(starter_searcher)
+def asker(starter_searcher: Searcher, starter_runtime: Runtime) -> Iterator[Asker]:
+    engine = open_asker(starter_runtime, starter_searcher)
     yield engine
     close_asker(engine)
 
@@ -34,7 +36,7 @@ def _about(answer: dict[str, Any], *names: str) -> bool:
 def test_maximum_dose_leads_with_the_drugs_own_dosing_sentence(asker: Asker) -> None:
     answer = asker.ask(AskRequest("What is the maximum daily dose of acetaminophen?"))
     assert not answer["abstained"] and answer["focus"]["aspect"] == "max_dose"
-    assert_grounded(answer, asker.searcher.rt)
+    assert_grounded(answer, asker.searcher)
     first = answer["citations"][0]
     assert "ACETAMINOPHEN" in first["title"] and first["section"] == "Dosage and Administration"
     assert answer["answer"].startswith(first["quote"].strip().rstrip("."))  # the lead is that sentence
@@ -92,7 +94,7 @@ def test_an_unknown_product_name_is_said(asker: Asker) -> None:
 def test_lactation_question_is_answered_from_the_lactation_passage(asker: Asker) -> None:
     answer = asker.ask(AskRequest("Does warfarin pass into breast milk?"))
     assert not answer["abstained"] and _about(answer, "warfarin")
-    assert_grounded(answer, asker.searcher.rt)
+    assert_grounded(answer, asker.searcher)
     assert "milk" in answer["citations"][0]["quote"]
 
 
@@ -100,7 +102,7 @@ def test_chinese_question_gets_the_same_evidence_and_says_the_quotes_are_english
     zh = asker.ask(AskRequest("对乙酰氨基酚的最大日剂量是多少？"))
     en = asker.ask(AskRequest("What is the maximum daily dose of acetaminophen?"))
     assert zh["answer"].startswith(QUOTES_IN_ENGLISH)
-    assert_grounded(zh, asker.searcher.rt)
+    assert_grounded(zh, asker.searcher)
     assert zh["citations"][0]["doc_id"] == en["citations"][0]["doc_id"]
     assert zh["citations"][0]["section"] == "Dosage and Administration"
 
@@ -120,7 +122,8 @@ def test_a_question_naming_no_drug_behaves_as_before(asker: Asker) -> None:
     assert answer["abstain_case"] is None and answer["related"] == []
 
 
-def test_llm_claim_about_another_drug_is_not_kept(asker: Asker, starter_searcher: Searcher) -> None:
+def test_llm_claim_about_another_drug_is_not_kept(asker: Asker, starter_searcher: Searcher,
+                                                  starter_runtime: Runtime) -> None:
     """The verifier keeps a supported claim only when it is about the asked drug (any generator)."""
 
     def write(request: GenerationRequest) -> str:
@@ -129,7 +132,7 @@ def test_llm_claim_about_another_drug_is_not_kept(asker: Asker, starter_searcher
         other = "Aspirin may increase the risk of bleeding."
         return f"Do not take more than 6 caplets in 24 hours [{dosing.n}]. {other} [{dosing.n}]"
 
-    llm = build_asker(starter_searcher, generator=ScriptedGenerator(write))
+    llm = open_asker(starter_runtime, starter_searcher, generator=ScriptedGenerator(write))
     try:
         answer = llm.ask(AskRequest("What is the maximum daily dose of acetaminophen?"))
     finally:

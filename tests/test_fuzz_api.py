@@ -24,13 +24,12 @@ import pytest
 import schemathesis
 from hypothesis import settings
 
+from app.cli.wiring import serving_indexer
 from app.config import Settings
 from app.main import create_app
-from app.runtime import Runtime
-from indexers.pipeline import Indexer
+from testkit.http_server import serving
 
-from .conftest import KNOWLEDGE
-from .http_server import serving
+from .conftest import KNOWLEDGE, StarterApp
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +64,8 @@ def _served(base: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def starter_base(starter_runtime: Runtime) -> Iterator[str]:
-    settings_ = starter_runtime.settings.model_copy(update={"dev_mode": True})
-    with serving(create_app(settings_, runtime=starter_runtime)) as base:
+def starter_base(starter_app: StarterApp) -> Iterator[str]:
+    with starter_app(dev_mode=True) as app, serving(app) as base:
         yield _served(base)
 
 
@@ -75,7 +73,7 @@ def starter_base(starter_runtime: Runtime) -> Iterator[str]:
 def writes_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz-writes") / "data"
     settings_ = Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE, dev_mode=True, onnx_query_encoder=False)
-    with serving(create_app(settings_, indexer_factory=Indexer)) as base:
+    with serving(create_app(settings_, indexer_factory=serving_indexer)) as base:
         yield _served(base)
 
 

@@ -3,8 +3,8 @@ Chinese drug-instruction PDF, a Word protocol, an intranet HTML page and a scann
 ``medevidence ask`` cites the guideline with its page; the API serves the original file to a permitted caller; the
 clinician page's evidence card links to that page of the file.
 
-The fixtures are built by the test setup from public-domain texts in ``knowledge/`` (tests/pdf_fixtures.py,
-tests/office_fixtures.py).  The page a quote lies on is checked against pypdf's own per-page text of the file, not
+The fixtures are built by the test setup from public-domain texts in ``knowledge/`` (testkit/pdf_fixtures.py,
+testkit/office_fixtures.py).  The page a quote lies on is checked against pypdf's own per-page text of the file, not
 against what the parser said.
 """
 
@@ -27,16 +27,16 @@ import pytest
 from pypdf import PdfWriter
 
 from app.auth import KeyStore
+from app.cli.wiring import open_indexer, serving_indexer
 from app.config import Settings
 from app.main import create_app
 from app.runtime import Runtime
 from indexers.files.ocr import available as ocr_available
-from indexers.pipeline import Indexer
+from testkit.http_server import serving
+from testkit.office_fixtures import guideline_html, protocol_docx
+from testkit.pdf_fixtures import FixturePdf, chinese_instruction_pdf, guideline_pdf, normalise, scanned_pdf
 
 from .conftest import KNOWLEDGE, ROOT
-from .http_server import serving
-from .office_fixtures import guideline_html, protocol_docx
-from .pdf_fixtures import FixturePdf, chinese_instruction_pdf, guideline_pdf, normalise, scanned_pdf
 
 pytestmark = [pytest.mark.slow]
 
@@ -194,7 +194,7 @@ def test_reindex_update_and_prune(hospital: Hospital, tmp_path: Path) -> None:
     shutil.copytree(hospital.data_dir, data_dir)
     settings = Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE)
     with Runtime.open(settings) as rt:
-        indexer = Indexer(rt)
+        indexer = open_indexer(rt)
         again = indexer.index_paths([folder])
         # the copy sits elsewhere, but ids are relative to the folder: the same documents, unchanged
         assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 5, 0)
@@ -223,7 +223,7 @@ def api(hospital: Hospital) -> Iterator[tuple[str, dict[str, str]]]:
     _, admin = keys.create("admin", "files-admin")
     _, reader = keys.create("reader", "files-reader")
     keys.close()
-    with serving(create_app(settings, indexer_factory=Indexer)) as base:
+    with serving(create_app(settings, indexer_factory=serving_indexer)) as base:
         yield base, {"admin": admin, "reader": reader}
 
 

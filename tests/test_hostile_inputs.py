@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.cli.wiring import serving_indexer
 from app.config import Settings
 from app.documents import DocumentError, normalise_date, parse_document
 from app.main import create_app
 from app.model import Document
 from app.runtime import Runtime
 from app.text.validity import MAX_DEPTH, check_value, text_problem
-from indexers.pipeline import Indexer
 from indexers.sources.base import Rejected
 from indexers.sources.jsonl import LineError, parse_line, read_jsonl
 
@@ -193,7 +193,7 @@ def test_batch_search_reports_hostile_lines_and_searches_the_rest(tmp_path: Path
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("hostile") / "data", knowledge_dir=KNOWLEDGE,
                         dev_mode=True)
-    with TestClient(create_app(settings, indexer_factory=Indexer)) as client:
+    with TestClient(create_app(settings, indexer_factory=serving_indexer)) as client:
         assert client.post("/v1/documents", json=GOOD).status_code in (200, 201)
         yield client
 

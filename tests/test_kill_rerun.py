@@ -87,7 +87,7 @@ def _index(data_dir: Path, source: Path) -> subprocess.CompletedProcess[str]:
 
 def _snapshot(data_dir: Path) -> dict[str, object]:
     with Runtime.open(Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE)) as rt:
-        report = check_consistency(rt)
+        report = check_consistency(rt.manifest, rt.vectors, rt.graph)
         assert report.ok, report.describe()
         chunks = rt.vectors.chunk_ids()
         return {

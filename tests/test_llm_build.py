@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from .llama_server import REQUIRED_ENV, unavailable_reason
+from testkit.llama_server import REQUIRED_ENV, unavailable_reason
 
 
 def compiled_features() -> dict[str, str]:

@@ -8,8 +8,7 @@ from app.answer.evidence import Evidence
 from app.answer.generator import GenerationRequest, GeneratorError
 from app.answer.llm import OpenAICompatibleGenerator
 from app.config import Settings
-
-from .replay_server import ReplayServer
+from testkit.replay_server import ReplayServer
 
 MESSAGES = [{"role": "system", "content": "rules"}, {"role": "user", "content": "evidence and question"}]
 

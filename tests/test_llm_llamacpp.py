@@ -16,14 +16,15 @@ from pathlib import Path
 import pytest
 
 from app.answer.ask import ABSTENTION, Asker, AskRequest
-from app.answer.factory import build_asker, close_asker
+from app.answer.factory import close_asker
 from app.answer.llm import OpenAICompatibleGenerator
+from app.compose import open_asker
 from app.retrieval.search import Searcher
 from app.runtime import Runtime
+from testkit.llama_server import REQUIRED_ENV, llama_server, unavailable_reason
 
 from .answer_support import assert_grounded
 from .conftest import ROOT
-from .llama_server import REQUIRED_ENV, llama_server, unavailable_reason
 
 pytestmark = pytest.mark.slow
 WARFARIN_LABEL = "openfda:5a5b5e3a-6556-a542-e063-6294a90a6d3f"
@@ -48,10 +49,10 @@ def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def llm_asker(llm_url: str, starter_searcher: Searcher) -> Iterator[Asker]:
-    settings = starter_searcher.rt.settings.model_copy(
+def llm_asker(llm_url: str, starter_searcher: Searcher, starter_runtime: Runtime) -> Iterator[Asker]:
+    settings = starter_runtime.settings.model_copy(
         update={"llm_url": llm_url, "llm_max_tokens": 160, "llm_timeout_s": 120.0, "llm_total_timeout_s": 300.0})
-    asker = build_asker(starter_searcher, generator=OpenAICompatibleGenerator(settings))
+    asker = open_asker(starter_runtime, starter_searcher, generator=OpenAICompatibleGenerator(settings))
     yield asker
     close_asker(asker)
 
@@ -61,7 +62,7 @@ def test_llm_answers_are_grounded_or_abstain(question: str, llm_asker: Asker) ->
     answer = llm_asker.ask(AskRequest(question, k=3))
     assert answer["mode"] == "llm" and not answer["degraded"], answer
     assert answer["model"] == "smollm2-135m-instruct"
-    assert_grounded(answer, llm_asker.searcher.rt)
+    assert_grounded(answer, llm_asker.searcher)
     if answer["abstained"]:
         language = "zh" if question.startswith("华") else "en"
         assert answer["answer"] == ABSTENTION[language]
@@ -75,7 +76,7 @@ def test_llm_streaming_keeps_citations(llm_asker: Asker) -> None:
     assert [n for n, _ in events][-2:] == ["citations", "done"] and done["mode"] == "llm"
     assert "".join(d["text"] for n, d in events if n == "delta").strip() == done["answer"]
     assert events[-2][1]["citations"] == done["citations"]
-    assert_grounded(done, llm_asker.searcher.rt)
+    assert_grounded(done, llm_asker.searcher)
 
 
 def test_cli_ask_with_llm_url(llm_url: str, tmp_path: Path, starter_runtime: Runtime) -> None:

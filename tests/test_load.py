@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.main import create_app
 from app.runtime import Runtime
 from benchmarks.load import QUERIES, measure, warm_up
+from testkit.http_server import serving
 
-from .http_server import serving
+from .conftest import StarterApp
 
 pytestmark = pytest.mark.slow
 
@@ -23,12 +23,12 @@ OVERLOAD = 50
 SECONDS = 10.0
 
 
-def test_thirty_clients_without_an_error_and_fifty_bounded_by_503s(starter_runtime: Runtime,
+def test_thirty_clients_without_an_error_and_fifty_bounded_by_503s(starter_runtime: Runtime, starter_app: StarterApp,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert any(not q.isascii() for q in QUERIES) and any(q.isascii() for q in QUERIES)  # Chinese and English
-    settings = starter_runtime.settings.model_copy(update={"dev_mode": True})
+    settings = starter_runtime.settings
     assert settings.max_concurrent_requests + settings.max_queued_requests < OVERLOAD
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+    with starter_app(dev_mode=True) as app, serving(app) as base:
         warm_up(base)
         single = measure(base, 1, 3.0)
         load = measure(base, CLIENTS, SECONDS)

@@ -1,4 +1,4 @@
-"""The Word, HTML, Markdown and plain-text parsers on real guideline and label texts (tests/office_fixtures.py):
+"""The Word, HTML, Markdown and plain-text parsers on real guideline and label texts (testkit/office_fixtures.py):
 every block in order, headings, lists, tables, verbatim sentences, furniture left out, Chinese without stray
 spaces, and a FileError with a usable reason for files they cannot read."""
 
@@ -21,7 +21,7 @@ from indexers.files.html import HtmlParser
 from indexers.files.markdown import MarkdownParser
 from indexers.files.parsed import Block, FileError, FileParser, ParsedFile, ParseOptions
 from indexers.files.plaintext import TextParser
-from tests.office_fixtures import OfficeFixture, chinese_html, guideline_html, guideline_markdown, protocol_docx
+from testkit.office_fixtures import OfficeFixture, chinese_html, guideline_html, guideline_markdown, protocol_docx
 
 OPTIONS = ParseOptions()
 CJK_GAP = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]\s+[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")

@@ -4,36 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from app.auth import KeyStore
 from app.config import Settings
-from app.main import create_app
 from app.runtime import Runtime
+from testkit.http_server import serving
 
-from .conftest import KNOWLEDGE
-from .http_server import serving
+from .conftest import StarterApp
 
 pytestmark = pytest.mark.slow
 OPS = ("/metrics", "/openapi.json", "/docs")
 
 
-def _service(runtime: Runtime, data_dir: Path, **overrides: Any) -> tuple[Settings, dict[str, str]]:
-    settings = Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE, **overrides)
-    keys = KeyStore(settings.keys_path)
-    secrets = {"reader": keys.create("reader", "r")[1], "admin": keys.create("admin", "a")[1]}
-    keys.close()
-    return settings, secrets
-
-
 @pytest.fixture(scope="module")
-def guarded(starter_runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    settings, secrets = _service(starter_runtime, tmp_path_factory.mktemp("ops") / "data", ops_access="admin",
-                                 unauthenticated_per_minute=60, unauthenticated_burst=3)
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+def guarded(starter_runtime: Runtime, starter_app: StarterApp) -> Iterator[tuple[str, dict[str, str]]]:
+    keys = starter_runtime.keys
+    secrets = {"reader": keys.create("reader", "r")[1], "admin": keys.create("admin", "a")[1]}
+    with starter_app(ops_access="admin", unauthenticated_per_minute=60, unauthenticated_burst=3) as app, \
+            serving(app) as base:
         yield base, secrets
 
 
@@ -57,12 +47,10 @@ def test_metrics_and_docs_for_the_role_the_settings_name(guarded: tuple[str, dic
     assert httpx.get(f"{base}/healthz").status_code == 200  # liveness stays open
 
 
-def test_metrics_and_docs_for_the_networks_the_settings_name(starter_runtime: Runtime, tmp_path: Path) -> None:
-    settings, _ = _service(starter_runtime, tmp_path / "data", ops_networks=["10.0.0.0/8"])
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+def test_metrics_and_docs_for_the_networks_the_settings_name(starter_app: StarterApp, tmp_path: Path) -> None:
+    with starter_app(ops_networks=["10.0.0.0/8"]) as app, serving(app) as base:
         assert all(httpx.get(f"{base}{path}").status_code == 403 for path in OPS)
-    settings, _ = _service(starter_runtime, tmp_path / "data2", ops_networks=["127.0.0.0/8", "::1/128"])
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+    with starter_app(ops_networks=["127.0.0.0/8", "::1/128"]) as app, serving(app) as base:
         assert all(httpx.get(f"{base}{path}").status_code == 200 for path in OPS)
     with pytest.raises(ValueError, match="ops_networks"):
         Settings(data_dir=tmp_path, ops_networks=["not-a-network"])

@@ -12,12 +12,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from app.auth import KeyStore
-from app.config import Settings
-from app.main import create_app
 from app.runtime import Runtime
-from tests.conftest import KNOWLEDGE
-from tests.jwks_server import serving_jwks, signed_token
+from testkit.jwks_server import serving_jwks, signed_token
+
+from .conftest import StarterApp
 
 pytestmark = pytest.mark.slow
 
@@ -31,16 +29,14 @@ def idp_key() -> Any:
 
 
 @pytest.fixture(scope="module")
-def service(starter_runtime: Runtime, idp_key: Any,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
+def service(starter_runtime: Runtime, starter_app: StarterApp, idp_key: Any
+            ) -> Iterator[tuple[TestClient, dict[str, str]]]:
     with serving_jwks(idp_key.public_key(), "idp-1", "RS256") as jwks_url:
-        settings = Settings(data_dir=tmp_path_factory.mktemp("owners") / "data", knowledge_dir=KNOWLEDGE,
-                            oidc_issuer=ISSUER, oidc_jwks_url=jwks_url, rate_limit_per_minute=0)
-        keys = KeyStore(settings.keys_path)
+        keys = starter_runtime.keys
         secrets = {"a": keys.create("reader", "reader-a")[1], "b": keys.create("reader", "reader-b")[1],
                    "admin": keys.create("admin", "admin")[1]}
-        keys.close()
-        with TestClient(create_app(settings, runtime=starter_runtime)) as client:
+        with starter_app(oidc_issuer=ISSUER, oidc_jwks_url=jwks_url, rate_limit_per_minute=0) as app, \
+                TestClient(app) as client:
             yield client, secrets
 
 

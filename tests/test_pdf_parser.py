@@ -16,7 +16,7 @@ from indexers.files import ocr
 from indexers.files.parsed import Block, FileError, ParsedFile, ParseOptions
 from indexers.files.pdf import PdfParser
 from indexers.files.text_joining import is_cjk
-from tests.pdf_fixtures import (
+from testkit.pdf_fixtures import (
     CHINESE_SENTENCES,
     FixturePdf,
     Text,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app.cli.wiring import open_indexer
 from app.config import Settings
 from app.consistency import check_consistency
 from app.runtime import Runtime
-from indexers.pipeline import Indexer
 
 from .conftest import KNOWLEDGE, ROOT, payload_storage_types
 
@@ -58,7 +58,7 @@ def _state(rt: Runtime) -> tuple[dict[str, str], set[str], set[str], dict[str, s
 def test_add_unchanged_update_delete(settings: Settings, tmp_path: Path) -> None:
     source = _write(tmp_path / "docs.jsonl", DOCS)
     with Runtime.open(settings) as rt:
-        indexer = Indexer(rt)
+        indexer = open_indexer(rt)
         first = indexer.index_paths([source])
         assert (first.added, first.updated, first.unchanged, first.rejected) == (3, 0, 0, 0)
         assert first.chunks_written >= 4
@@ -66,7 +66,7 @@ def test_add_unchanged_update_delete(settings: Settings, tmp_path: Path) -> None
         assert set(versions) == {"hosp-warfarin-1", "hosp-metformin-1", "hosp-zh-1"}
         assert manifest_chunks == vector_chunks
         assert graph_versions == versions
-        assert check_consistency(rt).ok
+        assert check_consistency(rt.manifest, rt.vectors, rt.graph).ok
 
         again = indexer.index_paths([source])
         assert (again.added, again.updated, again.unchanged) == (0, 0, 3)
@@ -89,7 +89,7 @@ def test_add_unchanged_update_delete(settings: Settings, tmp_path: Path) -> None
         assert "hosp-metformin-1" not in rt.manifest.versions()
         assert not rt.vectors.chunk_ids(["hosp-metformin-1"])
         assert "hosp-metformin-1" not in rt.graph.document_versions()
-        assert check_consistency(rt).ok
+        assert check_consistency(rt.manifest, rt.vectors, rt.graph).ok
 
 
 def test_bad_lines_are_reported_and_the_rest_indexed(settings: Settings, tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_bad_lines_are_reported_and_the_rest_indexed(settings: Settings, tmp_pat
     assert (summary["added"], summary["rejected"]) == (2, 2)
     with Runtime.open(settings) as rt:
         assert set(rt.manifest.versions()) == {"hosp-warfarin-1", "hosp-metformin-1"}
-        assert check_consistency(rt).ok
+        assert check_consistency(rt.manifest, rt.vectors, rt.graph).ok
 
 
 def test_index_run_ends_with_an_optimisation(settings: Settings, tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_index_run_ends_with_an_optimisation(settings: Settings, tmp_path: Path)
     assert payload_storage_types(shard) == {"in_ram_mmap"}
     with Runtime.open(settings) as rt:
         assert set(rt.manifest.versions()) == {d["id"] for d in DOCS}
-        assert check_consistency(rt).ok
+        assert check_consistency(rt.manifest, rt.vectors, rt.graph).ok
 
 
 def test_data_dir_is_locked_while_open(settings: Settings, tmp_path: Path) -> None:
@@ -193,14 +193,14 @@ def test_a_new_embedding_model_or_chunking_rebuilds_the_index(settings: Settings
     source = _write(tmp_path / "docs.jsonl", DOCS[:2])
     other = _write(tmp_path / "other.jsonl", DOCS[2:])
     with Runtime.open(settings) as rt:
-        Indexer(rt).index_paths([source, other])
+        open_indexer(rt).index_paths([source, other])
     reshaped = settings.model_copy(update={"chunk_max_tokens": 64, "chunk_min_tokens": 32})
     assert reshaped.index_name() != settings.index_name()
     with Runtime.open(reshaped) as rt:
         assert rt.vectors.count() == 0
-        summary = Indexer(rt).index_paths([source])
+        summary = open_indexer(rt).index_paths([source])
         assert summary.unchanged == 0 and summary.updated == 3
         versions, manifest_chunks, vector_chunks, _ = _state(rt)
         assert set(versions) == {d["id"] for d in DOCS} and manifest_chunks == vector_chunks
-        assert check_consistency(rt).ok
-        assert Indexer(rt).index_paths([source]).unchanged == 2  # and then it is current
+        assert check_consistency(rt.manifest, rt.vectors, rt.graph).ok
+        assert open_indexer(rt).index_paths([source]).unchanged == 2  # and then it is current

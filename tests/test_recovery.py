@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.cli.wiring import serving_indexer
 from app.config import Settings
 from app.main import create_app
 from app.recovery import Recovery
 from app.runtime import Runtime
-from indexers.pipeline import Indexer
 
 from .conftest import KNOWLEDGE
 
@@ -81,7 +81,7 @@ def test_a_server_recovers_before_it_answers_then_serves_exactly_the_manifest(
         killed_data_dir: tuple[Settings, set[str]]) -> None:
     base, _ = killed_data_dir
     settings = base.model_copy(update={"dev_mode": True})
-    with TestClient(create_app(settings, indexer_factory=Indexer)) as client:
+    with TestClient(create_app(settings, indexer_factory=serving_indexer)) as client:
         deadline = time.time() + 300
         while client.get("/readyz").json()["checks"]["recovery"]["ok"] is False and time.time() < deadline:
             time.sleep(0.5)
@@ -103,7 +103,7 @@ def test_until_recovered_every_request_answers_503_and_readyz_says_why(
         killed_data_dir: tuple[Settings, set[str]]) -> None:
     base, _ = killed_data_dir
     settings = base.model_copy(update={"dev_mode": True})
-    with TestClient(create_app(settings, indexer_factory=Indexer)) as client:
+    with TestClient(create_app(settings, indexer_factory=serving_indexer)) as client:
         client.app.state.recovery = Recovery(pending=4)  # type: ignore[attr-defined]  # still running
         search = client.post("/v1/search", json={"query": "warfarin"})
         assert search.status_code == 503 and search.json()["error"]["code"] == "recovering"
@@ -144,7 +144,7 @@ def test_kill_at_a_drawn_batch_then_serve(run: int, tmp_path: Path) -> None:
                              str(settings.data_dir), str(kill_at)], cwd=ROOT, capture_output=True, text=True,
                             timeout=600, env={**os.environ, "MEDEVIDENCE_INDEX_BATCH_DOCUMENTS": "2"})
     assert killed.returncode == 3, (kill_at, killed.stderr)
-    with TestClient(create_app(settings, indexer_factory=Indexer)) as client:
+    with TestClient(create_app(settings, indexer_factory=serving_indexer)) as client:
         deadline = time.time() + 300
         while not client.get("/readyz").json()["checks"]["recovery"]["ok"] and time.time() < deadline:
             time.sleep(0.5)

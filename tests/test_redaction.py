@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from app.answer.ask import AskRequest
-from app.answer.factory import build_asker, close_asker
+from app.answer.factory import close_asker
+from app.compose import open_asker
 from app.observability.logs import RedactingFilter
 from app.retrieval.search import Searcher
+from app.runtime import Runtime
 from app.text.redaction import redact
 
 QUESTION = "Patient John Smith MRN 123456, DOB 1950-03-02, phone 13812345678: maximum daily dose of acetaminophen?"
@@ -49,13 +51,13 @@ def test_log_messages_are_redacted() -> None:
 
 
 @pytest.mark.slow
-def test_traces_keep_no_identifier_and_the_answer_is_unchanged(starter_searcher: Searcher, tmp_path: Path) -> None:
-    (tmp_path / "plain").mkdir()
-    (tmp_path / "redacting").mkdir()
-    base = starter_searcher.rt.settings.model_copy(update={"data_dir": tmp_path / "plain"})
-    plain = build_asker(starter_searcher, settings=base)
-    redacting = build_asker(starter_searcher, settings=base.model_copy(
-        update={"redact_identifiers": True, "data_dir": tmp_path / "redacting"}))
+def test_traces_keep_no_identifier_and_the_answer_is_unchanged(starter_searcher: Searcher,
+                                                               starter_runtime: Runtime, tmp_path: Path) -> None:
+    plain_rt = starter_runtime.reconfigured(traces_url=f"sqlite:///{tmp_path}/plain.db")
+    redacting_rt = starter_runtime.reconfigured(traces_url=f"sqlite:///{tmp_path}/redacting.db",
+                                                redact_identifiers=True)
+    plain = open_asker(plain_rt, starter_searcher)
+    redacting = open_asker(redacting_rt, starter_searcher)
     try:
         kept = plain.ask(AskRequest(QUESTION))
         answered = redacting.ask(AskRequest(QUESTION))
@@ -64,6 +66,8 @@ def test_traces_keep_no_identifier_and_the_answer_is_unchanged(starter_searcher:
     finally:
         close_asker(plain)
         close_asker(redacting)
+        plain_rt.close()
+        redacting_rt.close()
     assert answered["answer"] == kept["answer"] and answered["citations"] == kept["citations"]
     assert trace is not None and raw is not None and "John Smith" in raw["question"]
     stored = str(trace)

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from app.cli import _search_batch
+from app.cli.wiring import open_indexer
+from app.compose import open_searcher
 from app.documents import parse_document
 from app.model import SearchFilters
 from app.retrieval.channels import QueryContext
 from app.retrieval.graph_links import LinkSnapshot
 from app.retrieval.search import CHANNELS, Searcher, SearchRequestError, hit_json, parse_filters
 from app.runtime import Runtime
-from indexers.pipeline import Indexer
 
 pytestmark = pytest.mark.slow
 
@@ -44,14 +45,14 @@ def test_every_hit_cites_an_exact_span(searcher: Searcher) -> None:
     result = searcher.search("华法林和阿司匹林合用的出血风险", 10)
     assert len(result.hits) == 10
     for hit in result.hits:
-        doc = searcher.rt.manifest.document(hit.chunk.doc_id)
+        doc = searcher.manifest.document(hit.chunk.doc_id)
         assert doc is not None and doc.version == hit.chunk.version
         assert doc.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
         body = hit_json(hit)
         assert set(body["channels"]) == set(CHANNELS)
         assert all(v is None or set(v) == {"rank", "score"} for v in body["channels"].values())
         assert any(v is not None for v in body["channels"].values())
-    assert result.index_version.startswith(searcher.rt.settings.index_name())
+    assert result.index_version.startswith(searcher.settings.index_name())
 
 
 def test_chinese_question_and_english_twin_reach_the_same_label_evidence(searcher: Searcher) -> None:
@@ -67,7 +68,7 @@ def test_chinese_question_and_english_twin_reach_the_same_label_evidence(searche
 
 
 def _described(searcher: Searcher, doc_id: str) -> tuple[str, ...]:
-    links = searcher.rt.graph.document_links(doc_id)
+    links = searcher.graph.document_links(doc_id)
     return links.described_drugs if links else ()
 
 
@@ -80,7 +81,7 @@ def test_each_channel_ranks_on_its_own(searcher: Searcher) -> None:
     assert [h.score for h in dense] == sorted((h.score for h in dense), reverse=True)
     # The graph channel reads passages from documents linked to warfarin, its label first.
     assert WARFARIN in _described(searcher, graph[0].chunk.doc_id)
-    linked = {row["doc_id"] for row in searcher.rt.graph.documents_for([WARFARIN])}
+    linked = {row["doc_id"] for row in searcher.graph.documents_for([WARFARIN])}
     assert {h.chunk.doc_id for h in graph} <= linked
     assert graph[0].chunk.section == "Contraindications"
 
@@ -92,7 +93,7 @@ def test_graph_channel_needs_a_drug(searcher: Searcher) -> None:
 
 
 def test_interaction_facts_carry_their_citation(searcher: Searcher) -> None:
-    knowledge = searcher.rt.load_knowledge()
+    knowledge = searcher.catalog.knowledge
     names = {d.id: d.name for d in knowledge.drugs}
     pair = next(i for i in knowledge.interactions if i.severity == "high" and i.drug_a in names and i.drug_b in names
                 and names[i.drug_a].isalpha() and names[i.drug_b].isalpha())
@@ -135,7 +136,7 @@ def test_cross_lingual_twins_overlap(searcher: Searcher) -> None:
 
     The sample takes Chinese names that identify their entity: where two records share a Chinese
     name (ICD-10 and Disease Ontology both list 登革热), the name links to one of them only."""
-    knowledge = searcher.rt.load_knowledge()
+    knowledge = searcher.catalog.knowledge
     analyzer = searcher.query_analyzer
 
     def identifies(record_id: str, name: str) -> bool:
@@ -171,13 +172,13 @@ def test_batch_search_reports_bad_lines_and_writes_the_rest(searcher: Searcher, 
     assert {"doc_id", "chunk_id", "start", "end", "text", "version", "score", "channels"} <= set(rows[0]["hits"][0])
 
 
-def test_graph_candidates_follow_index_changes(searcher: Searcher) -> None:
+def test_graph_candidates_follow_index_changes(searcher: Searcher, starter_runtime: Runtime) -> None:
     """The graph channel caches candidates per index generation: an edit is seen at once."""
     query = searcher.query_analyzer.analyze("warfarin monitoring")
     assert "test-cache-1" not in {d.doc_id for d in searcher.graph_channel.documents(query)}
     note = parse_document({"id": "test-cache-1", "title": "Warfarin note", "source_type": "guideline",
                            "sections": [{"heading": "Monitoring", "text": "Warfarin needs INR monitoring."}]})
-    indexer = Indexer(searcher.rt)
+    indexer = open_indexer(starter_runtime)
     indexer.index_documents([note], "test")
     assert "test-cache-1" in {d.doc_id for d in searcher.graph_channel.documents(query)}
     assert "test-cache-1" in {h.chunk.doc_id for h in searcher.search("warfarin INR monitoring note", 10).hits}
@@ -189,7 +190,7 @@ def test_graph_candidates_follow_index_changes(searcher: Searcher) -> None:
 def test_graph_links_held_in_memory_follow_index_changes(starter_runtime: Runtime) -> None:
     """A warmed searcher answers the graph channel from links in memory, read for the index generation;
     after an edit the graph answers until the background reload has caught up, then memory does."""
-    engine = Searcher(starter_runtime)
+    engine = open_searcher(starter_runtime)
     rt = starter_runtime
 
     def linked(query: str) -> set[str]:
@@ -211,7 +212,7 @@ def test_graph_links_held_in_memory_follow_index_changes(starter_runtime: Runtim
         assert caught_up().documents_for([WARFARIN])
         note = parse_document({"id": "test-links-1", "title": "Warfarin and aspirin", "source_type": "guideline",
                                "sections": [{"heading": "Bleeding", "text": "Warfarin with aspirin raises bleeding."}]})
-        indexer = Indexer(rt)
+        indexer = open_indexer(rt)
         indexer.index_documents([note], "test")
         assert "test-links-1" in linked("warfarin aspirin bleeding")  # from the graph, at once
         snapshot = caught_up()

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from benchmarks.search_latency import Plan, _drive, choose_threads
-from tests.http_server import serving
+from testkit.http_server import serving
 
 T = TypeVar("T")
 

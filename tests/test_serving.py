@@ -15,17 +15,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from app.api.ratelimit import RateLimiter
-from app.auth import KeyStore
 from app.config import Settings
-from app.main import create_app
 from app.observability.logs import REQUEST_ID, JsonFormatter
 from app.observability.retention import purge_once
 from app.runtime import Runtime
 from app.stores.audit import AuditStore
 from app.stores.manifest import VECTORS_INDEX_KEY
 from app.stores.traces import TraceStore
-from tests.conftest import KNOWLEDGE
-from tests.jwks_server import serving_jwks, signed_token
+from testkit.jwks_server import serving_jwks, signed_token
+
+from .conftest import StarterApp
 
 ISSUER = "https://idp.hospital.example/realms/clinic"
 EMR_ORIGIN = "https://emr.hospital.example"
@@ -43,17 +42,14 @@ def jwks_url(idp_key: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def service(starter_runtime: Runtime, jwks_url: str,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str], Settings]]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("serving") / "data", knowledge_dir=KNOWLEDGE,
-                        rate_limit_per_minute=60, rate_limit_burst=3, max_request_bytes=4096,
-                        cors_origins=[EMR_ORIGIN], oidc_issuer=ISSUER, oidc_jwks_url=jwks_url)
-    keys = KeyStore(settings.keys_path)
+def service(starter_runtime: Runtime, starter_app: StarterApp, jwks_url: str
+            ) -> Iterator[tuple[TestClient, dict[str, str], Settings]]:
+    keys = starter_runtime.keys
     secrets = {role: keys.create(role, f"test-{role}")[1] for role in ("reader", "admin")}
     secrets["limited"] = keys.create("reader", "test-limited")[1]
-    keys.close()
-    with TestClient(create_app(settings, runtime=starter_runtime)) as client:
-        yield client, secrets, settings
+    with starter_app(rate_limit_per_minute=60, rate_limit_burst=3, max_request_bytes=4096, cors_origins=[EMR_ORIGIN],
+                     oidc_issuer=ISSUER, oidc_jwks_url=jwks_url) as app, TestClient(app) as client:
+        yield client, secrets, app.state.settings
 
 
 def bearer(secret: str) -> dict[str, str]:

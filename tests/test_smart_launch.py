@@ -1,5 +1,5 @@
 """SMART App Launch 2.2 (EHR launch) end to end: MedEvidence, a loopback authorization server with its FHIR
-server (``tests.smart_auth_server``), and a real HTTP client following the browser's redirects across them.
+server (``testkit.smart_auth_server``), and a real HTTP client following the browser's redirects across them.
 
 The panel's data comes from the real starter runtime: every citation is checked against the stored document.
 """
@@ -28,12 +28,12 @@ from app.emr.smart_launch import (
     basic_auth,
     s256,
 )
-from app.main import create_app
 from app.runtime import Runtime
+from testkit.fhir_server import FhirData
+from testkit.http_server import serving
+from testkit.smart_auth_server import AuthServer, auth_app
 
-from .fhir_server import FhirData
-from .http_server import serving
-from .smart_auth_server import AuthServer, auth_app
+from .conftest import StarterApp
 
 pytestmark = pytest.mark.slow
 PATIENT = "pt-71c4e9"
@@ -73,14 +73,12 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(starter_runtime: Runtime) -> Iterator[Site]:
+def site(starter_app: StarterApp) -> Iterator[Site]:
     auth = AuthServer(FhirData(RESOURCES, token="at-" + "9d3c" * 8), CLIENT_ID, {LAUNCH: PATIENT})
     with serving(auth_app(auth)) as auth_base:
         auth.base = auth_base
-        settings = starter_runtime.settings.model_copy(update={
-            "smart_issuers": [auth.iss + "/"], "smart_client_id": CLIENT_ID, "dev_mode": False, "emr_demo": False})
-        app = create_app(settings, runtime=starter_runtime)
-        with serving(app) as base:
+        with starter_app(smart_issuers=[auth.iss + "/"], smart_client_id=CLIENT_ID, dev_mode=False,
+                         emr_demo=False) as app, serving(app) as base:
             auth.redirect_uri = f"{base}/emr/callback"
             yield Site(base, app, auth)
 

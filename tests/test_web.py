@@ -12,19 +12,17 @@ from typing import Any
 
 import pytest
 
-from app.main import create_app
-from app.runtime import Runtime
+from testkit.browser_support import SHOTS, axe_serious
+from testkit.http_server import serving
 
-from .browser_support import SHOTS, axe_serious
-from .http_server import serving
+from .conftest import StarterApp
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def site(starter_runtime: Runtime) -> Iterator[str]:
-    settings = starter_runtime.settings.model_copy(update={"dev_mode": True})
-    with serving(create_app(settings, runtime=starter_runtime)) as base:
+def site(starter_app: StarterApp) -> Iterator[str]:
+    with starter_app(dev_mode=True) as app, serving(app) as base:
         yield base
 
 

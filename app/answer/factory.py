@@ -1,4 +1,4 @@
-"""Builds the answer engine from an open runtime and its searcher (composition, done once)."""
+"""Builds the answer engine from the settings, the searcher and the trace store (composition, done once)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from app.answer.verify import Verifier
 from app.config import Settings
 from app.knowledge import SALT_WORDS
 from app.retrieval.search import Searcher
-from app.stores.traces import TraceStore, default_url
+from app.stores.traces import TraceStore
 from app.text.embedding import MemoEmbedder
-from app.text.redaction import redact
 
 
 def english_rendering(searcher: Searcher) -> Callable[[str], str]:
@@ -31,7 +30,7 @@ def english_rendering(searcher: Searcher) -> Callable[[str], str]:
 def name_terms(searcher: Searcher) -> Callable[[str], set[str]]:
     """The terms of the names of the drugs and diseases a text links (English name and the words as written), and
     the salt and form words a product name carries ("USP", "tablets", "hydrochloride")."""
-    analyzer, tokens = searcher.query_analyzer, searcher.rt.analyzer.tokens
+    analyzer, tokens = searcher.query_analyzer, searcher.analyzer.tokens
     product_words = {t for word in SALT_WORDS for t in tokens(word)}
 
     def names(text: str) -> set[str]:
@@ -52,13 +51,13 @@ def drugs_named(searcher: Searcher) -> Callable[[str], set[str]]:
     return named
 
 
-def build_asker(searcher: Searcher, generator: Generator | None = None, settings: Settings | None = None) -> Asker:
-    """``settings``: the service's settings (default: the runtime's); they choose the generator."""
-    rt = searcher.rt
-    settings = settings or rt.settings
+def build_asker(settings: Settings, searcher: Searcher, traces: TraceStore, generator: Generator | None = None
+                ) -> Asker:
+    """The settings choose the generator (an LLM at ``llm_url``, else extractive); ``traces`` is the open trace
+    store that every answer is written to (it belongs to the caller, as the searcher's stores do)."""
     to_english = english_rendering(searcher)
-    embed = MemoEmbedder(rt.embedder.encode_texts, rt.embedder.dim)
-    tokens = rt.analyzer.tokens
+    embed = MemoEmbedder(searcher.embedder.encode_texts, searcher.embedder.dim)
+    tokens = searcher.analyzer.tokens
     extractive = ExtractiveGenerator(embed, tokens, settings.extractive_max_sentences, to_english,
                                      drugs_named(searcher))
     if generator is None:
@@ -67,11 +66,8 @@ def build_asker(searcher: Searcher, generator: Generator | None = None, settings
     # one a claim that is nothing but names once rendered cannot be checked (verify.py, UNCHECKABLE).
     verifier = Verifier(embed, tokens, settings.support_threshold, settings.support_lexical_weight, to_english,
                         name_terms(searcher), require_more_than_names="zh" not in settings.embedding_languages)
-    traces = TraceStore(settings.traces_url or default_url(settings.data_dir),
-                        redact if settings.redact_identifiers else None)
     return Asker(searcher, generator, extractive, verifier, traces, settings, drugs_named(searcher))
 
 
 def close_asker(asker: Asker) -> None:
     asker.generator.close()
-    asker.traces.close()

@@ -13,30 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from app.answer.ask import Asker, AskRequest
 from app.api.deps import require
 from app.api.errors import ApiError
-from app.api.search import SearchFiltersBody
-from app.retrieval.search import SearchRequestError, check_query, parse_filters
+from app.requests import AskBody
+from app.retrieval.search import SearchRequestError
 from app.stores.audit import AuditStore
 
 router = APIRouter(prefix="/v1", tags=["answers"], dependencies=[Depends(require("reader"))])
-
-
-class AskBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)  # "5" is no k, true is no 1
-
-    question: str = Field(description="The clinical question, Chinese or English.", min_length=1, max_length=2000)
-    k: int | None = Field(default=None, ge=1, le=20, description="Evidence passages given to the answerer.")
-    filters: SearchFiltersBody | None = Field(default=None, description="Restrict the evidence (as /v1/search).")
-    conversation_id: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-        description="Continue a conversation: follow-ups are rewritten with its earlier turns.",
-    )
-    stream: bool = Field(default=False, description="Server-sent events: evidence, delta, citations, done.")
-    include_reasoning: bool = Field(default=False, description="Return the model's reasoning (it is always traced).")
 
 
 def asker(request: Request) -> Asker:
@@ -58,8 +43,7 @@ def ask(
 ) -> dict[str, Any] | StreamingResponse:
     """A grounded answer: every claim cites verbatim spans of the evidence, or an honest abstention."""
     try:
-        question, _ = check_query(body.question, 1, "question")
-        filters = parse_filters(body.filters.model_dump(exclude_none=True) if body.filters else None)
+        question, filters = body.checked()
     except SearchRequestError as exc:
         raise ApiError(422, "invalid_request", exc.message, exc.field) from None
     caller = getattr(request.state, "caller", None)

@@ -18,7 +18,7 @@ from app.api.errors import ApiError
 from app.documents import MAX_ID_LENGTH, DocumentError, parse_document
 from app.model import SOURCE_TYPES
 from app.runtime import Runtime
-from app.stores.files import MEDIA_TYPES, FileStore, StoredFile
+from app.stores.files import MEDIA_TYPES, StoredFile
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(require("admin"))])
 files_router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(require("reader"))])
@@ -130,7 +130,7 @@ async def _add_file(request: Request, indexer: Any) -> dict[str, Any]:
 
 
 @files_router.get("/{doc_id:path}/file")
-def get_document_file(doc_id: str, rt: Annotated[Runtime, Depends(runtime)], request: Request) -> Any:
+def get_document_file(doc_id: str, rt: Annotated[Runtime, Depends(runtime)]) -> Any:
     """The original file of an indexed document (open a PDF at the cited page with ``#page=N``)."""
     doc = rt.manifest.document(doc_id)
     if doc is None:
@@ -138,7 +138,7 @@ def get_document_file(doc_id: str, rt: Annotated[Runtime, Depends(runtime)], req
     stored = StoredFile.from_json(doc.metadata.get("file"))
     if stored is None:
         raise ApiError(404, "no_file", f"document {doc_id!r} was not indexed from a file", "id")
-    path = FileStore(request.app.state.settings.files_dir).open_path(stored)
+    path = rt.files.open_path(stored)
     if path is None:
         raise ApiError(410, "file_missing", f"the original file of {doc_id!r} is no longer in the data dir", "id")
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}

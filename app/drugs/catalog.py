@@ -1,4 +1,4 @@
-"""What the drug assistant reads, built from the open runtime and kept current.
+"""What the drug assistant reads, built from the index's stores and kept current.
 
 The name resolver is rebuilt when the index generation (a label added, replaced or removed) or the hospital
 aliases change; a drug's label documents come from the graph's ``DESCRIBED_BY`` edges and their text from
@@ -16,16 +16,17 @@ from app.drugs.sections import section_kind
 from app.graph_model import GraphKnowledge
 from app.knowledge import normalize_name
 from app.model import Document, Section
-from app.runtime import Runtime
+from app.stores.graph import GraphReader
+from app.stores.manifest import Manifest
 from app.text.sentences import sentence_spans
 
 
-def label_brands(rt: Runtime, knowledge: GraphKnowledge) -> dict[str, list[str]]:
+def label_brands(manifest: Manifest, knowledge: GraphKnowledge) -> dict[str, list[str]]:
     """Brand names of the indexed labels → drug ids, through each label's generic name
     ("PLAVIX" → "clopidogrel bisulfate" → clopidogrel)."""
     base = DrugNameResolver(knowledge)
     brands: dict[str, list[str]] = {}
-    for doc in rt.manifest.documents_of_type("label"):
+    for doc in manifest.documents_of_type("label"):
         names = doc.metadata.get("brand_names") or [doc.metadata.get("brand_name")]
         generic = doc.metadata.get("generic_name")
         if not isinstance(generic, str) or not isinstance(names, list):
@@ -37,26 +38,26 @@ def label_brands(rt: Runtime, knowledge: GraphKnowledge) -> dict[str, list[str]]
     return brands
 
 
-def local_drug_names(rt: Runtime, knowledge: GraphKnowledge) -> dict[str, list[str]]:
+def local_drug_names(manifest: Manifest, aliases: AliasStore, knowledge: GraphKnowledge) -> dict[str, list[str]]:
     """Drug id → names the graph lacks: brands of the indexed labels and hospital aliases (for entity linking)."""
     out: dict[str, list[str]] = {}
-    for brand, ids in label_brands(rt, knowledge).items():
+    for brand, ids in label_brands(manifest, knowledge).items():
         for drug_id in dict.fromkeys(ids):
             out.setdefault(drug_id, []).append(brand)
-    store = AliasStore(rt.settings.aliases_path)
-    try:
-        for alias, drug_id in store.all().items():
-            out.setdefault(drug_id, []).append(alias)
-    finally:
-        store.close()
+    for alias, drug_id in aliases.all().items():
+        out.setdefault(drug_id, []).append(alias)
     return out
 
 
 class DrugCatalog:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.knowledge: GraphKnowledge = rt.load_knowledge()
-        self.aliases = AliasStore(rt.settings.aliases_path)
+    """The drug assistant's reads: a name resolver and each drug's labels, over the manifest, the graph and the
+    hospital aliases (the stores belong to whoever opened them)."""
+
+    def __init__(self, knowledge: GraphKnowledge, manifest: Manifest, graph: GraphReader, aliases: AliasStore) -> None:
+        self.knowledge = knowledge
+        self.manifest = manifest
+        self.graph = graph
+        self.aliases = aliases
         self._lock = threading.Lock()
         self._resolver: DrugNameResolver | None = None
         self._resolver_key: tuple[str, str] | None = None
@@ -75,7 +76,7 @@ class DrugCatalog:
 
     @property
     def resolver(self) -> DrugNameResolver:
-        key = (self.rt.manifest.index_version(), self.aliases.version())
+        key = (self.manifest.index_version(), self.aliases.version())
         with self._lock:
             if self._resolver is None or self._resolver_key != key:
                 self._resolver = self._build()
@@ -83,10 +84,10 @@ class DrugCatalog:
             return self._resolver
 
     def _build(self) -> DrugNameResolver:
-        return DrugNameResolver(self.knowledge, label_brands(self.rt, self.knowledge), self.aliases.all())
+        return DrugNameResolver(self.knowledge, label_brands(self.manifest, self.knowledge), self.aliases.all())
 
     def _generation(self) -> str:
-        generation = self.rt.manifest.index_version()
+        generation = self.manifest.index_version()
         if generation != self._cache_generation:  # any index change: every cached label may be stale
             self._label_ids.clear()
             self._documents.clear()
@@ -110,7 +111,7 @@ class DrugCatalog:
         self._generation()
         missing = [d for d in drug_ids if d not in self._label_ids]
         if missing:
-            found = self.rt.graph.labels_of(missing)
+            found = self.graph.labels_of(missing)
             for drug_id in missing:
                 self._label_ids[drug_id] = found.get(drug_id, [])
         return {d: list(self._label_ids[d]) for d in drug_ids}
@@ -120,7 +121,7 @@ class DrugCatalog:
         with self._lock:
             self._generation()
             if doc_id not in self._described:
-                links = self.rt.graph.document_links(doc_id)
+                links = self.graph.document_links(doc_id)
                 self._described[doc_id] = links.described_drugs if links is not None else ()
             return self._described[doc_id]
 
@@ -131,7 +132,7 @@ class DrugCatalog:
 
     def _document(self, doc_id: str) -> Document | None:
         if doc_id not in self._documents:
-            self._documents[doc_id] = self.rt.manifest.document(doc_id)
+            self._documents[doc_id] = self.manifest.document(doc_id)
         return self._documents[doc_id]
 
     def sentences(self, doc: Document) -> list[tuple[Section, int, int]]:
@@ -143,6 +144,3 @@ class DrugCatalog:
                 self._sentences[key] = [(section, s.start, s.end) for section in ordered
                                         for s in sentence_spans(doc.text, section.start, section.end)]
             return self._sentences[key]
-
-    def close(self) -> None:
-        self.aliases.close()

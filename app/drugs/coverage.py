@@ -47,7 +47,7 @@ class Coverage:
 
     def knowledge(self) -> dict[str, Any]:
         """Per source: documents, source types, sections, drugs described; totals over the knowledge."""
-        generation = self.catalog.rt.manifest.index_version()
+        generation = self.catalog.manifest.index_version()
         with self._lock:
             if self._cached is not None and self._cached[0] == generation:
                 return self._cached[1]
@@ -56,16 +56,16 @@ class Coverage:
             return report
 
     def _knowledge_report(self) -> dict[str, Any]:
-        rt = self.catalog.rt
+        catalog = self.catalog
         described: dict[str, set[str]] = {}
-        for link in rt.graph.all_document_links():
+        for link in catalog.graph.all_document_links():
             described[str(link["doc_id"])] = set(link.get("described") or ())
-        origins = rt.manifest.origins()
+        origins = catalog.manifest.origins()
         sources: dict[str, dict[str, Any]] = {}
         label_drugs: set[str] = set()
         practice_guidelines = 0
         drugs_by_kind: dict[str, set[str]] = defaultdict(set)
-        for doc in rt.manifest.iter_documents():
+        for doc in catalog.manifest.iter_documents():
             name = source_of(doc)
             entry = sources.setdefault(name, {"source": name, "documents": 0, "sections": 0, "source_types": Counter(),
                                               "drugs": set(), "section_kinds": Counter(), "origins": set()})
@@ -89,7 +89,7 @@ class Coverage:
         graded = Counter(i.source for i in knowledge.interactions)
         indications = Counter(INDICATION_SOURCES.get(i.kind, i.kind) for i in knowledge.indications)
         return {
-            "index_version": rt.manifest.index_version(),
+            "index_version": catalog.manifest.index_version(),
             "sources": [{**e, "source_types": dict(e["source_types"]), "drugs": len(e["drugs"]),
                          "section_kinds": dict(e["section_kinds"]), "origins": sorted(e["origins"]),
                          "local": e["source"] == LOCAL}
@@ -128,7 +128,7 @@ class Coverage:
             tables.append({"source": TABLE_SOURCES.get(prefix, prefix), "doc_id": table.id,
                            "partners": len(table.metadata.get("partners") or table.sections)})
         guidelines = []
-        for link in catalog.rt.graph.documents_for([drug_id]):
+        for link in catalog.graph.documents_for([drug_id]):
             guideline = catalog.document(link["doc_id"]) if link.get("source_type") == "guideline" else None
             if guideline is not None and is_practice_guideline(guideline):
                 guidelines.append({"doc_id": guideline.id, "title": guideline.title, "published": guideline.published})

@@ -74,7 +74,7 @@ def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str
             if len(name.strip()) >= 4:
                 named.setdefault(name.strip().lower(), set()).add(drug_id)
     facts: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for row in catalog.rt.graph.interactions_between(ids) if len(ids) > 1 else []:
+    for row in catalog.graph.interactions_between(ids) if len(ids) > 1 else []:
         facts.setdefault(frozenset((row["drug_a"], row["drug_b"])), []).append(row)
     labels = catalog.labels_of(ids) if len(ids) > 1 else {}
     pattern = _names_pattern(named) if named else None

@@ -9,7 +9,6 @@ from app.drugs.catalog import DrugCatalog
 from app.drugs.coverage import Coverage
 from app.drugs.interactions import MAX_DRUGS, check_interactions
 from app.errors import FieldError
-from app.runtime import Runtime
 from app.text.validity import text_problem
 
 MAX_NAME_CHARS = 200
@@ -28,11 +27,9 @@ class UnknownDrug(LookupError):
 
 
 class DrugService:
-    def __init__(self, rt: Runtime, catalog: DrugCatalog | None = None) -> None:
-        """``catalog``: one already open (the server's searcher's), so its name resolver and label caches are
-        built once per process; the service then leaves closing it to its owner."""
-        self._owns_catalog = catalog is None
-        self.catalog = catalog or DrugCatalog(rt)
+    def __init__(self, catalog: DrugCatalog) -> None:
+        """``catalog``: the server's searcher's, so its name resolver and label caches are built once per process."""
+        self.catalog = catalog
         self.coverage = Coverage(self.catalog)
 
     def warm_up(self) -> None:
@@ -68,7 +65,3 @@ class DrugService:
             if (problem := text_problem(name)) is not None:
                 raise DrugRequestError(f"medications.{i}", problem)
         return check_interactions(self.catalog, medications)
-
-    def close(self) -> None:
-        if self._owns_catalog:
-            self.catalog.close()

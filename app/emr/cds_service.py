@@ -150,7 +150,7 @@ class CdsHooksService:
             self.min_indicator)
         unresolved_notice = cds_cards.unresolved_card(unresolved)
         cards += [*([unresolved_notice] if unresolved_notice else []), *notices]
-        detail = {"index_version": self.catalog.rt.manifest.index_version(),
+        detail = {"index_version": self.catalog.manifest.index_version(),
                   "checked": [{"drug_id": d, "role": roles[d]} for d in checked],
                   "unresolved": [name for name, _ in unresolved], "pairs_with_interaction": len(
                       [p for p in pairs if p["severity"]])}

@@ -25,7 +25,7 @@ from app.model import ScoredChunk, SearchFilters
 from app.retrieval.fusion import ScoreFloor
 from app.retrieval.graph_links import LinkMemory
 from app.retrieval.query import AnalyzedQuery
-from app.stores.graph import GraphStore
+from app.stores.graph import GraphReader
 from app.stores.vectors import VectorStore
 from app.text.analysis import Analyzer
 
@@ -174,7 +174,7 @@ class GraphChannel:
     languages: frozenset[str] | None = None
     score_floor: ScoreFloor = "zero"
 
-    def __init__(self, graph: GraphStore, vectors: VectorStore, analyzer: Analyzer, max_documents: int = 40,
+    def __init__(self, graph: GraphReader, vectors: VectorStore, analyzer: Analyzer, max_documents: int = 40,
                  chunks_per_document: int = 3, generation: Callable[[], str] | None = None,
                  cache_size: int = 1024, links: LinkMemory | None = None) -> None:
         self._graph = graph

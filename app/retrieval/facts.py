@@ -11,10 +11,12 @@ from typing import Any
 
 from app.drugs.tables import listed_partner, table_doc_id
 from app.model import ChannelRank, Hit
-from app.runtime import Runtime
+from app.stores.manifest import Manifest
+from app.stores.vectors import VectorStore
 
 
-def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[Hit]) -> list[Hit]:
+def fact_passages(manifest: Manifest, vectors: VectorStore, facts: Sequence[dict[str, Any]],
+                  hits: Sequence[Hit]) -> list[Hit]:
     """Passages stating the facts that ``hits`` lack (at most one per fact)."""
     have = {h.chunk.chunk_id for h in hits}
     extra: list[Hit] = []
@@ -25,7 +27,7 @@ def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[H
             doc_id = table_doc_id(str(fact["severity"]), owner)
             if doc_id is None:
                 break
-            hit = _stating_chunk(rt, doc_id, str(partner))
+            hit = _stating_chunk(manifest, vectors, doc_id, str(partner))
             if hit is not None and hit.chunk.chunk_id not in have:
                 extra.append(hit)
                 have.add(hit.chunk.chunk_id)
@@ -33,14 +35,14 @@ def fact_passages(rt: Runtime, facts: Sequence[dict[str, Any]], hits: Sequence[H
     return extra
 
 
-def _stating_chunk(rt: Runtime, doc_id: str, partner: str) -> Hit | None:
-    doc = rt.manifest.document(doc_id)
+def _stating_chunk(manifest: Manifest, vectors: VectorStore, doc_id: str, partner: str) -> Hit | None:
+    doc = manifest.document(doc_id)
     if doc is None:
         return None
     section = next((s for s in doc.sections if listed_partner(s) == partner.lower()), None)
     if section is None:
         return None
-    chunks = rt.vectors.get_chunks(sorted(rt.manifest.chunk_ids([doc_id])))
+    chunks = vectors.get_chunks(sorted(manifest.chunk_ids([doc_id])))
     for chunk in chunks:
         if chunk.version == doc.version and chunk.start <= section.start < chunk.end:
             return Hit(chunk, 0.0, {"graph": ChannelRank(1, 1.0)})

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.stores.graph import GraphStore
+from app.stores.graph import GraphReader
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class LinkSnapshot:
         return cls(generation, ordered, {e: tuple(p) for e, p in by_entity.items()})
 
     def documents_for(self, entity_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """What ``GraphStore.documents_for`` returns for these entities, from memory."""
+        """What ``GraphReader.documents_for`` returns for these entities, from memory."""
         wanted = set(entity_ids)
         positions = sorted({p for e in wanted for p in self.by_entity.get(e, ())})
         out = []
@@ -64,7 +64,7 @@ class LinkMemory:
     ``pause_factor`` times its duration, so a stream of small writes costs a bounded share of the CPU.
     """
 
-    def __init__(self, graph: GraphStore, generation: Callable[[], str], pause_factor: float = 5.0) -> None:
+    def __init__(self, graph: GraphReader, generation: Callable[[], str], pause_factor: float = 5.0) -> None:
         self._graph = graph
         self._generation = generation
         self._pause_factor = pause_factor

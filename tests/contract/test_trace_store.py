@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from app.stores.audit import AuditStore
 from app.stores.traces import TraceStore
 from app.stores.traces import answers as answers_table
-from tests.postgres_server import postgres_url
+from testkit.postgres_server import postgres_url
 
 
 @pytest.fixture(scope="module")

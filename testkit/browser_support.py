@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ROOT
-
+ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "artifacts" / "screenshots"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 from fastapi import FastAPI
 
-from tests.http_server import serving
+from .http_server import serving
 
 
 @contextmanager

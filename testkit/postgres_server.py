@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.http_server import free_port
+from .http_server import free_port
 
 
 def postgres_bin() -> Path | None:

@@ -1,6 +1,6 @@
 """Fixture PDFs for the PDF parser's tests and benchmark, built at test time (nothing binary is committed).
 
-Each PDF is an HTML page printed by Debian's headless Chromium through Playwright (``tests.browser_support``),
+Each PDF is an HTML page printed by Debian's headless Chromium through Playwright (``testkit.browser_support``),
 with a running header (the document's short title) and a footer "N / M", so the PDFs carry real repeating
 headers and footers.  The texts are real and public domain: a CDC/APHL guideline summary of the National
 Guideline Clearinghouse (``knowledge/docs/ngc_guidelines.jsonl.gz``), an FDA warfarin label (openFDA), and a
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.browser_support import chromium, require
+from .browser_support import chromium, require
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).parent / "fixtures" / "vllm"
+from .http_server import LoopbackServer, QuietHandler
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "vllm"
 
 
 @dataclass
@@ -21,17 +21,12 @@ class Script:
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
-class ReplayServer:
+class ReplayServer(LoopbackServer):
     def __init__(self) -> None:
         self.script = Script()
         script_ref = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                return None
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server naming
                 if self.path.rstrip("/") == "/v1/models":
                     self._send(200, (FIXTURES / "models.json").read_bytes(), "application/json")
@@ -74,17 +69,8 @@ class ReplayServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> ReplayServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return f"{self.base}/v1"

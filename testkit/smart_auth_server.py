@@ -1,6 +1,6 @@
 """A small SMART App Launch 2.2 authorization server with its FHIR server, for tests (served on loopback).
 
-``{base}/fhir`` is the FHIR server (``tests.fhir_server``, requiring the access token this server issues) and
+``{base}/fhir`` is the FHIR server (``testkit.fhir_server``, requiring the access token this server issues) and
 the launch's ``iss``; ``{base}/fhir/.well-known/smart-configuration`` names ``{base}/auth/authorize`` and
 ``{base}/auth/token``.  The authorize endpoint checks what an EHR checks (client, redirect URI, audience,
 launch, state, PKCE S256) and redirects back with a one-time code; the token endpoint checks the

@@ -1,4 +1,4 @@
-"""A small FHIR R4 server for tests (served on loopback with ``tests.http_server.serving``).
+"""A small FHIR R4 server for tests (served on loopback with ``testkit.http_server.serving``).
 
 It holds resources in memory and answers what the EMR integration reads: instance reads, and
 ``MedicationRequest`` / ``MedicationStatement`` searches by patient and status with
