@@ -28,7 +28,7 @@ from app.graph_model import (
     Interaction,
 )
 from app.retrieval.graph_links import LinkMemory, LinkSnapshot
-from app.stores.graph import GraphStore, GraphStoreError
+from app.stores.graph import GraphReader, GraphStore, GraphStoreError, GraphWriter
 from app.stores.open import open_graph_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +89,7 @@ def _edges(store: GraphStore) -> dict[str, int]:
     return {k: v for k, v in store.counts().items() if k in ("Document", "DESCRIBED_BY", "MENTIONS")}
 
 
+# -- the writer's contract (GraphWriter: what the indexer writes) ---------------------------------------------------
 def test_schema_and_load_are_idempotent(graph: GraphStore) -> None:
     graph.ensure_schema()
     first = graph.counts()
@@ -126,6 +127,37 @@ def test_replace_document_links(graph: GraphStore) -> None:
         assert graph.document_versions() == {"doc:1": "v2", "doc:2": "v1"}
     assert graph.document_links("doc:2") == DocumentLinks("doc:2", "v1", "Simvastatin", "evidence", (), (SIMV,))
     assert {k: graph.counts()[k] for k in LOADED} == LOADED  # entities untouched
+
+
+def test_delete_documents(graph: GraphStore) -> None:
+    graph.replace_document_links([DocumentLinks("doc:1", "v1", "a", "label", (ATOR,), (WARF,)),
+                                  DocumentLinks("doc:2", "v1", "b", "label", (SIMV,), (SIMV,))])
+    graph.delete_documents(["doc:1", "doc:unknown"])
+    assert graph.document_versions() == {"doc:2": "v1"}
+    assert graph.document_links("doc:1") is None
+    assert _edges(graph) == {"Document": 1, "DESCRIBED_BY": 1, "MENTIONS": 1}
+    assert graph.counts()["Drug"] == 5
+
+
+def test_parameters_are_values_not_code(graph: GraphStore) -> None:
+    assert graph.documents_for([NASTY, 'x"}) MATCH (n) DETACH DELETE n //']) == []
+    assert graph.labels_of(['x"}) MATCH (n) DETACH DELETE n //']) == {}
+    doc_id = "doc:'\"}) DETACH DELETE d //"
+    graph.replace_document_links([DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))])
+    assert graph.document_versions() == {doc_id: "v'1"}
+    assert graph.document_links(doc_id) == DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))
+    graph.delete_documents([doc_id])
+    assert graph.counts()["Drug"] == 5 and graph.document_versions() == {}
+
+
+# -- the reader's contract (GraphReader: what retrieval, the drug assistant and the checks read) --------------------
+def test_the_store_is_a_writer_and_a_reader_and_nothing_else(graph: GraphStore) -> None:
+    assert isinstance(graph, GraphWriter) and isinstance(graph, GraphReader)
+    writes = {n for n in vars(GraphWriter) if not n.startswith("_")}
+    reads = {n for n in vars(GraphReader) if not n.startswith("_")}
+    assert not writes & reads
+    public = {n for n in dir(type(graph)) if not n.startswith("_") and callable(getattr(type(graph), n))}
+    assert public == writes | reads | {"close"}, public - writes - reads
 
 
 def test_documents_for_entities(graph: GraphStore) -> None:
@@ -184,27 +216,6 @@ def test_link_memory_keeps_no_read_the_generation_moved_under(graph: GraphStore)
     paused = LinkMemory(graph, lambda: "g1", pause_factor=1e6)
     assert paused.enable()
     assert paused.documents_for([ATOR], "g2") is None and paused.reloads_started == 0  # paused after a read
-
-
-def test_delete_documents(graph: GraphStore) -> None:
-    graph.replace_document_links([DocumentLinks("doc:1", "v1", "a", "label", (ATOR,), (WARF,)),
-                                  DocumentLinks("doc:2", "v1", "b", "label", (SIMV,), (SIMV,))])
-    graph.delete_documents(["doc:1", "doc:unknown"])
-    assert graph.document_versions() == {"doc:2": "v1"}
-    assert graph.document_links("doc:1") is None
-    assert _edges(graph) == {"Document": 1, "DESCRIBED_BY": 1, "MENTIONS": 1}
-    assert graph.counts()["Drug"] == 5
-
-
-def test_parameters_are_values_not_code(graph: GraphStore) -> None:
-    assert graph.documents_for([NASTY, 'x"}) MATCH (n) DETACH DELETE n //']) == []
-    assert graph.labels_of(['x"}) MATCH (n) DETACH DELETE n //']) == {}
-    doc_id = "doc:'\"}) DETACH DELETE d //"
-    graph.replace_document_links([DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))])
-    assert graph.document_versions() == {doc_id: "v'1"}
-    assert graph.document_links(doc_id) == DocumentLinks(doc_id, "v'1", NASTY, "other", (QUOTE,), (QUOTE,))
-    graph.delete_documents([doc_id])
-    assert graph.counts()["Drug"] == 5 and graph.document_versions() == {}
 
 
 def test_interactions_between(graph: GraphStore) -> None:
