@@ -110,7 +110,7 @@ class Runtime:
     @property
     def keys(self) -> KeyStore:
         """The API keys (hashed), opened on first use."""
-        return self._service_store("keys", lambda: KeyStore(self.settings.keys_path))
+        return self._service_store("keys", lambda: open_key_store(self.settings))
 
     @property
     def traces(self) -> TraceStore:
@@ -154,3 +154,8 @@ class Runtime:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+def open_key_store(settings: Settings) -> KeyStore:
+    """The API keys alone, for ``medevidence keys create``: no data-dir lock, so a key can be made while the
+    server runs (the store is SQLite with its own locking)."""
+    return KeyStore(settings.keys_path)

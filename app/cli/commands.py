@@ -325,10 +325,9 @@ def cmd_interactions(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from app.auth import KeyStore
+    from app.runtime import open_key_store
 
-    settings = _settings(args)
-    store = KeyStore(settings.keys_path)
+    store = open_key_store(_settings(args))
     try:
         key, secret = store.create(args.role, args.name)
     finally:
