@@ -97,6 +97,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -411,10 +412,9 @@ def collect(questions: Path, output: Path, data_dir: Path, catalog: Path | None)
     from app.retrieval.search import Searcher
     from app.runtime import Runtime
 
-    try:
-        import app.compose as compose
-    except ImportError:
-        compose = None  # type: ignore[assignment]
+    # This version's app/compose.py, if it has one: the editable install would serve the working tree's to a
+    # baseline that lacks it, so ask its folder, not the import system.
+    compose = importlib.import_module("app.compose") if (Path(app.__file__).parent / "compose.py").exists() else None
     rows = _read_jsonl(questions)
     settings = Settings(data_dir=data_dir)
     meta = {"app": str(Path(app.__file__).resolve().parent), "llm_url": settings.llm_url}
@@ -430,10 +430,12 @@ def collect(questions: Path, output: Path, data_dir: Path, catalog: Path | None)
             searcher = compose.open_searcher(rt)
             searcher.warm_up()
             asker = compose.open_asker(rt, searcher)
-        else:  # a baseline from before app/compose.py
-            searcher = Searcher(rt)
+        else:  # a baseline from before app/compose.py: Searcher(rt) and build_asker(searcher) (untyped here)
+            legacy_searcher: Any = Searcher
+            legacy_asker: Any = build_asker
+            searcher = legacy_searcher(rt)
             searcher.warm_up()
-            asker = build_asker(searcher)
+            asker = legacy_asker(searcher)
         asker.warm_up()
         docs: dict[str, Any] = {}
         with output.open("w", encoding="utf-8") as out:
