@@ -9,6 +9,7 @@ command that never serves does not reach for a trace database.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,7 @@ class Runtime:
     lock: DataDirLock
     knowledge: GraphKnowledge | None = field(default=None)
     _service: dict[str, Any] = field(default_factory=dict, repr=False)  # keys, traces, audit, once opened
+    _service_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _owner: Runtime | None = field(default=None, repr=False)  # the runtime whose stores this one shares
 
     @classmethod
@@ -126,14 +128,16 @@ class Runtime:
             self.settings.traces_url or default_url(self.settings.data_dir)))
 
     def _service_store(self, name: str, opener: Any) -> Any:
-        if name not in self._service:
-            self._service[name] = opener()
-        return self._service[name]
+        with self._service_lock:  # two first requests at once open one store, not two
+            if name not in self._service:
+                self._service[name] = opener()
+            return self._service[name]
 
     def close(self) -> None:
         """Close every store; a failure to close one does not keep the others (or the lock) open."""
-        closers = [store.close for store in self._service.values()]
-        self._service.clear()
+        with self._service_lock:
+            closers = [store.close for store in self._service.values()]
+            self._service.clear()
         if self._owner is None:
             closers += [self.vectors.close, self.graph.close, self.embedder.close, self.aliases.close,
                         self.manifest.close]

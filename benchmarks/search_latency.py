@@ -317,7 +317,7 @@ def bench_scaled(settings: Settings, queries: list[str], size: int = 100_000,
 
     with Runtime.open(settings) as rt, tempfile.TemporaryDirectory() as tmp:
         built = store_corpus(make_corpus(load_base(rt), rt.analyzer, size), rt.analyzer, Path(tmp) / "edge")
-        searcher = open_searcher(replace(rt, vectors=built.store))
+        searcher = open_searcher(replace(rt.reconfigured(), vectors=built.store))
         searcher.warm_up()
         latencies = []
         for query in queries:
@@ -327,7 +327,7 @@ def bench_scaled(settings: Settings, queries: list[str], size: int = 100_000,
         searcher.close()
         lexical = lexical_vs_rank_bm25(built.store, rt.analyzer, built.tokens, [c.chunk_id for c in built.chunks],
                                        queries[:40], settings.bm25_k1, settings.bm25_b, queries[40:80])
-        concurrency = (measure_concurrency(replace(rt, vectors=built.store), settings, queries, plan,
+        concurrency = (measure_concurrency(replace(rt.reconfigured(), vectors=built.store), settings, queries, plan,
                                            single_http=True) if plan is not None else None)
         built.store.close()
     out = {"chunks": len(built.chunks), "load_seconds": built.load_seconds,

@@ -96,7 +96,7 @@ def run_service(data_dir: Path, store_dir: Path | None, queries: int, *, twins: 
     result: dict[str, Any] = {}
     with Runtime.open(settings) as rt:
         store = EdgeVectorStore(store_dir, STORE_NAME) if store_dir else None
-        used = replace(rt, vectors=store) if store is not None else rt
+        used = replace(rt.reconfigured(), vectors=store) if store is not None else rt
         if store is None:  # the starter index as `medevidence index` left it: optimise once, as a bulk load wants
             started = time.perf_counter()
             result["optimized_now"] = rt.vectors.optimize()
