@@ -15,8 +15,8 @@ from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import quote
 
-SourceType = Literal["label", "guideline", "evidence", "interaction", "other"]
-SOURCE_TYPES: tuple[str, ...] = ("label", "guideline", "evidence", "interaction", "other")
+SourceType = Literal["label", "guideline", "evidence", "interaction", "other", "local_rule"]
+SOURCE_TYPES: tuple[str, ...] = ("label", "guideline", "evidence", "interaction", "other", "local_rule")
 SECTION_SEPARATOR = "\n\n"
 _CHUNK_NAMESPACE = uuid.UUID("6f1c7d2e-3b0a-4c55-9a53-1d1b6a0e7c11")
 

@@ -26,6 +26,7 @@ from app.drugs.catalog import DrugCatalog
 from app.graph_model import DocumentLinks, GraphKnowledge
 from app.knowledge import EntityDictionary
 from app.model import Chunk, Document, SparseVec
+from app.rules import is_rules_file
 from app.stores.files import FileStore
 from app.stores.graph import GraphStore
 from app.stores.manifest import VECTORS_INDEX_KEY, Manifest
@@ -173,7 +174,9 @@ class Indexer:
         for rejected in plan.rejects:
             summary.rejected += 1
             summary.rejects.append(str(rejected))
-        sources = [self._read(p, read_path(p), str(p.resolve()), False, summary) for p in plan.sources]
+        # A rules file is the whole of its rules: a rule gone from it is deleted (no rule outlives its line).
+        sources = [self._read(p, read_path(p), str(p.resolve()), is_rules_file(p.name), summary)
+                   for p in plan.sources]
         streamed = self._file_sources(plan.jobs, reading, summary, on_page) if plan.jobs else None
 
         def prune_deleted_files() -> None:

@@ -1,7 +1,7 @@
 """The generic document format of CONTRACT.md (bring-your-own knowledge), ``.jsonl`` or ``.jsonl.gz``.
 
 One JSON object per line: ``id`` and ``text`` or ``sections`` ([{heading, text}]) are
-required; ``title``, ``source_type`` (label | guideline | evidence | interaction | other,
+required; ``title``, ``source_type`` (label | guideline | evidence | interaction | other | local_rule,
 default other), ``url``, ``published`` (ISO date), ``language`` (en | zh, detected when
 absent) and ``metadata`` are optional; other top-level fields are kept in metadata.  The
 object itself is validated by ``app.documents.parse_document`` (the same rules as
@@ -15,9 +15,9 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from app.documents import DocumentError, parse_document
 from app.model import Document
@@ -43,9 +43,10 @@ def _open(path: Path) -> IO[bytes]:
 MAX_LINE_BYTES = 20_000_000  # one document: the largest FDA label is under 1 MB; past this, a broken export
 
 
-def read_jsonl(path: Path) -> Iterator[ReadItem]:
+def read_jsonl(path: Path, to_document: Callable[[Any], Document] = parse_document) -> Iterator[ReadItem]:
     """Yield a Document or a Rejected for every non-blank line of a generic JSONL file; an id given again in the
-    same file is rejected (the first is kept) rather than silently replacing it."""
+    same file is rejected (the first is kept) rather than silently replacing it.  ``to_document``: what one object
+    becomes (a hospital rules file's lines are rules: ``app.rules.rule_document``)."""
     file = str(path)
     number = 0
     first_line: dict[str, int] = {}
@@ -60,7 +61,7 @@ def read_jsonl(path: Path) -> Iterator[ReadItem]:
                     yield Rejected(file, number, f"document of {len(raw):,} bytes; at most {MAX_LINE_BYTES:,} per line")
                     continue
                 try:
-                    doc = parse_line(raw)
+                    doc = parse_line(raw, to_document)
                 except LineError as exc:
                     yield Rejected(file, number, str(exc))
                     continue
@@ -76,7 +77,7 @@ def read_jsonl(path: Path) -> Iterator[ReadItem]:
         yield Rejected(file, number + 1 if number else 0, f"cannot read file: {exc}")
 
 
-def parse_line(raw: bytes) -> Document:
+def parse_line(raw: bytes, to_document: Callable[[Any], Document] = parse_document) -> Document:
     """One JSONL line -> Document; raises LineError with a readable reason."""
     try:
         line = raw.decode("utf-8")
@@ -91,6 +92,6 @@ def parse_line(raw: bytes) -> Document:
     if not isinstance(obj, dict):
         raise LineError(f"expected a JSON object, got {type(obj).__name__}")
     try:
-        return parse_document(obj)
+        return to_document(obj)
     except DocumentError as exc:
         raise LineError(str(exc)) from None

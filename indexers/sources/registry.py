@@ -1,6 +1,7 @@
 """Which reader reads a path: the one entry point for ``medevidence index PATH``.
 
-- a ``.jsonl`` / ``.jsonl.gz`` file -> the generic JSONL reader;
+- a ``.jsonl`` / ``.jsonl.gz`` file -> the generic JSONL reader; a ``*.rules.jsonl`` file -> the same reader, each
+  line a hospital rule (``app/rules.py``);
 - a folder -> the source it is laid out as (openFDA records, NLM-180 ``txt/``, MedQuAD
   numbered collections, PubMedQA ``abstracts.jsonl``, PK-DDI label sections, ONC lists, VA NDF-RT
   pairs, LabeledIn indications, TAC 2017 ADR label sections, NGC guideline summaries), or,
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from app.documents import parse_document
+from app.rules import is_rules_file, rule_document
 from indexers.sources.base import ReadItem, Rejected
 from indexers.sources.interactions import list_files, read_interactions
 from indexers.sources.jsonl import is_jsonl, read_jsonl
@@ -89,7 +92,9 @@ def reader_for(name: str) -> Reader:
 def read_path(path: Path) -> Iterator[ReadItem]:
     """Read a file or folder with the right reader; never raises on bad input."""
     if path.is_file():
-        if is_jsonl(path):
+        if is_rules_file(path.name):
+            yield from read_jsonl(path, rule_document)
+        elif is_jsonl(path):
             yield from read_jsonl(path)
         else:
             yield Rejected(str(path), 0, "unsupported file: expected .jsonl, .jsonl.gz or a source folder")
@@ -107,4 +112,4 @@ def read_path(path: Path) -> Iterator[ReadItem]:
         yield Rejected(str(path), 0, reason)
         return
     for file in files:
-        yield from read_jsonl(file)
+        yield from read_jsonl(file, rule_document if is_rules_file(file.name) else parse_document)
