@@ -32,13 +32,9 @@ DOSE_UNITS = frozenset({"g", "mg", "mcg", "ug", "µg", "ng", "kg", "L", "mL", "m
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-class RuleError(ValueError):
-    """A rule that cannot be used: the field (dotted path) and why."""
-
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
-        self.message = message
+class RuleError(DocumentError):
+    """A rule that cannot be used: the field (dotted path) and why.  A rules file's line is a document's line, so
+    the JSONL reader reports it as ``FILE:LINE: field: reason`` like any document error."""
 
 
 class _Rule(BaseModel):
@@ -159,13 +155,10 @@ def _population_text(population: Population | None) -> str | None:
 
 
 def rule_document(obj: Any) -> Document:
-    """One object of a rules file -> the document that carries the rule (raises ``DocumentError`` naming the
+    """One object of a rules file -> the document that carries the rule (raises ``RuleError`` naming the
     field): its sections say the rule in words (what retrieval finds and a citation quotes), its metadata keeps the
     rule, its source and its effective date."""
-    try:
-        rule = parse_rule(obj)
-    except RuleError as exc:
-        raise DocumentError(exc.field, exc.message) from None
+    rule = parse_rule(obj)  # a RuleError is a DocumentError naming the field
     sections = [{"heading": "Rule", "text": rule.message}]
     if isinstance(rule, InteractionRule) and rule.management:
         sections.append({"heading": "Management", "text": rule.management})
