@@ -1,7 +1,8 @@
 """API keys with roles, stored hashed (SQLite in the data dir).
 
-A key is shown once at creation; only its SHA-256 is kept.  Roles: ``reader`` (search,
-ask) and ``admin`` (also documents and indexing).
+A key is shown once at creation; only its SHA-256 is kept.  Roles, each holding the ones before it: ``reader``
+(search, ask), ``reviewer`` (also reviews every answer: marks it correct, incorrect or unsafe, resolves flags) and
+``admin`` (also documents and indexing).
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROLES = ("reader", "admin")
+ROLES = ("reader", "reviewer", "admin")  # each role holds the ones before it
 KEY_PREFIX = "mek_"
+
+
+def holds(role: str | None, needed: str) -> bool:
+    """Whether a caller with ``role`` holds ``needed`` (admin ⊇ reviewer ⊇ reader)."""
+    return role in ROLES and needed in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
 @dataclass(frozen=True)

@@ -30,4 +30,6 @@ def open_searcher(rt: Runtime, query_analyzer: QueryAnalyzer | None = None) -> S
 def open_asker(rt: Runtime, searcher: Searcher, generator: Generator | None = None) -> Asker:
     """The answer engine over ``searcher``, under the runtime's settings (``rt.reconfigured(llm_url=...)`` for
     another answer model over the same index), writing to that runtime's trace store."""
-    return build_asker(rt.settings, searcher, rt.traces, generator)
+    asker = build_asker(rt.settings, searcher, rt.traces, generator)
+    asker.review_notes = rt.reviews.notes_for  # unsafe flags on the evidence an answer draws on
+    return asker

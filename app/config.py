@@ -25,7 +25,8 @@ ANSWER_NEUTRAL = {
     "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes", "neo4j_retry_s",
     "rate_limit_per_minute", "rate_limit_burst", "unauthenticated_per_minute", "unauthenticated_burst",
     "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
-    "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "log_json", "log_level", "traces_retention_days",
+    "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "oidc_reviewer_role", "log_json", "log_level",
+    "traces_retention_days",
     "edge_payload_in_ram", "redact_identifiers", "ops_access", "ops_networks", "max_concurrent_requests",
     "max_queued_requests", "query_encoder_threads", "reranker_threads", "reranker_api_key", "reranker_cooldown_s",
     "file_max_bytes", "file_parse_timeout_s", "parse_workers", "ocr",  # how files are read, not what is answered
@@ -326,6 +327,8 @@ class Settings(BaseSettings):
     oidc_roles_claim: str = Field(default="roles", description="Claim listing the caller's roles.")
     oidc_admin_role: str = Field(default="medevidence-admin", description="Role value granting admin.")
     oidc_reader_role: str = Field(default="medevidence-reader", description="Role value granting reader.")
+    oidc_reviewer_role: str = Field(default="medevidence-reviewer", description="Role value granting reviewer "
+                                    "(reader, and reviews every answer: docs/CONTRACT.md, Reviews).")
     log_json: bool = Field(default=True, description="Structured JSON log lines (off: plain text).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", description="What the command-line commands log (the server logs at INFO).")
@@ -338,7 +341,7 @@ class Settings(BaseSettings):
         "bound); more wait in a queue of max_queued_requests, and past that get 503 overloaded with Retry-After.",
     )
     max_queued_requests: int = Field(default=32, ge=0, description="Requests waiting for their turn before 503.")
-    ops_access: Literal["open", "reader", "admin"] = Field(
+    ops_access: Literal["open", "reader", "reviewer", "admin"] = Field(
         default="open", description="Who may read /metrics, /docs and /openapi.json: anyone, or a key (OIDC token) "
         "holding this role. Dev mode leaves them open.",
     )

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.answer.factory import close_asker
-from app.api import ask, cds_hooks, documents, drugs, emr, health, search, web
+from app.api import ask, cds_hooks, documents, drugs, emr, health, reviews, search, web
 from app.api.admission import Admission
 from app.api.errors import install_error_handlers
 from app.api.middleware import ServingMiddleware
@@ -78,6 +78,7 @@ def create_app(
         app.state.drugs.warm_up()
         audit = rt.audit
         app.state.audit = audit
+        app.state.reviews = rt.reviews
         app.state.cds = CdsHooksService(app.state.drugs.catalog, audit,
                                         Pseudonymizer.from_file(settings.pseudonym_key_path),
                                         settings.cds_min_indicator, settings.fhir_timeout_s)
@@ -86,7 +87,7 @@ def create_app(
         app.state.emr_panel = EmrPanel(settings, app.state.drugs.catalog, app.state.asker)
         app.state.oidc = OidcVerifier(settings.oidc_issuer, settings.oidc_jwks_url, settings.oidc_audience,
                                       settings.oidc_roles_claim, settings.oidc_admin_role, settings.oidc_reader_role,
-                                      settings.fhir_timeout_s) \
+                                      settings.fhir_timeout_s, settings.oidc_reviewer_role) \
             if settings.oidc_issuer and settings.oidc_jwks_url else None
         if settings.dev_mode:
             log.warning("MEDEVIDENCE_DEV_MODE=1: API AUTHENTICATION IS OFF — local trials only")
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(ask.router)
+    app.include_router(reviews.router)
     app.include_router(drugs.router)
     app.include_router(cds_hooks.router)
     app.include_router(web.router)

@@ -408,6 +408,8 @@ class Answer:
     timings_ms: dict[str, float | None]
     usage: dict[str, int] | None = None
     reasoning: str | None = None
+    # unsafe flags reviewers put on the evidence this answer cites (app/stores/reviews.py, ReviewStore.notes_for)
+    review_notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def abstained(self) -> bool:
@@ -422,6 +424,7 @@ class Answer:
             "focus": self.focus, "related": self.related, "model": self.model,
             "settings_hash": self.settings_hash, "index_version": self.index_version,
             "prompt_version": self.prompt_version, "timings_ms": self.timings_ms,
+            "review_notes": self.review_notes,
         }
         if self.usage:
             out["usage"] = self.usage

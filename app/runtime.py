@@ -24,6 +24,7 @@ from app.stores.graph import GraphStore
 from app.stores.lock import DataDirLock
 from app.stores.manifest import Manifest
 from app.stores.open import open_graph_store, open_vector_store
+from app.stores.reviews import ReviewStore
 from app.stores.traces import TraceStore, default_url
 from app.stores.vectors import VectorStore
 from app.text.analysis import Analyzer
@@ -125,6 +126,12 @@ class Runtime:
     def audit(self) -> AuditStore:
         """The CDS Hooks audit log (beside the traces), opened on first use."""
         return self._service_store("audit", lambda: AuditStore(
+            self.settings.traces_url or default_url(self.settings.data_dir)))
+
+    @property
+    def reviews(self) -> ReviewStore:
+        """The clinicians' reviews of answers (beside the traces), opened on first use."""
+        return self._service_store("reviews", lambda: ReviewStore(
             self.settings.traces_url or default_url(self.settings.data_dir)))
 
     def _service_store(self, name: str, opener: Any) -> Any:

@@ -213,7 +213,8 @@ class Indexer:
                            s.ocr)
 
     def prune_files(self, folders: Sequence[Path], selection: FileSelection | None = None) -> list[str]:
-        """Delete the documents indexed from files of ``folders`` whose file is gone; the ids deleted.
+        """Delete the documents indexed from files of ``folders`` whose file is gone (hospital files, and the rules
+        of a deleted rules file); the ids deleted.
 
         A file document's id is the folder's id prefix plus the file's relative path, so a folder that moved or
         was copied still prunes right; a file left out by ``--exclude`` but still there is not deleted."""
@@ -225,6 +226,9 @@ class Indexer:
             gone += [doc_id for doc_id, origin in origins.items()
                      if origin.startswith(FILE_ORIGIN_PREFIX) and doc_id.startswith(prefix)
                      and not (folder / doc_id.removeprefix(prefix)).is_file()]
+            under = str(folder.resolve()) + "/"
+            gone += [doc_id for doc_id, origin in origins.items()  # the rules of a rules file deleted from it
+                     if origin.startswith(under) and is_rules_file(origin) and not Path(origin).is_file()]
         return self.delete(sorted(set(gone)))[0] if gone else []
 
     def _file_sources(

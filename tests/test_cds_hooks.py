@@ -147,9 +147,15 @@ def test_discovery_validates_and_lists_the_hooks(api: TestClient) -> None:
     hooks = {(s["id"], s["hook"]) for s in body["services"]}
     assert hooks == {(SAFETY, "order-select"), (SAFETY, "order-sign"), (PATIENT_VIEW, "patient-view")}
     for service in body["services"]:
-        assert set(service["prefetch"]) == {"medicationRequests", "medicationStatements"}
-        for template in service["prefetch"].values():
-            assert "patient={{context.patientId}}" in template and "status=active" in template
+        medications = {"medicationRequests", "medicationStatements"}
+        # The order hooks also prefetch what a hospital dose rule's population needs (optional, never a 412).
+        patient = {"patient", "weight", "egfr"} if service["hook"] != "patient-view" else set()
+        assert set(service["prefetch"]) == medications | patient
+        for key, template in service["prefetch"].items():
+            if key in medications:
+                assert "patient={{context.patientId}}" in template and "status=active" in template
+            else:
+                assert "{{context.patientId}}" in template
 
 
 def test_order_sign_with_an_interacting_draft_returns_a_critical_card_citing_the_evidence(

@@ -3,10 +3,11 @@
 question → standalone rewrite → hybrid search → focus-grounded evidence (the passages about what the question
 names, or the scoped abstention: ``retrieval/grounding.py``) → relevance floor (the hits' dense similarity) →
 generator (streamed) → claims verified one by one as they complete, and checked to be about the asked drug → only
-supported claims are sent → citations cut, once, from the evidence passages → an ``Answer`` (``app/model.py``) →
-trace saved.  An unsupported claim is never streamed: ``delta`` events carry verified sentences only, so what a
-client shows is what the final answer says.  The answer path reads no store: the search hands it the passages,
-the facts' passages and the similarities.
+supported claims are sent → citations cut, once, from the evidence passages → the reviewers' unsafe flags on the
+evidence it cites (``review_notes``) → an ``Answer`` (``app/model.py``) → trace saved.  An unsupported claim is
+never streamed: ``delta`` events carry verified sentences only, so what a client shows is what the final answer
+says.  The answer path reads no index store: the search hands it the passages, the facts' passages and the
+similarities (the reviews' flags are one indexed query of the review store, ``review_notes``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ class Asker:
         self.traces = traces
         self.drugs_named: DrugsNamed = drugs_named or (lambda text: set())
         self.answer_observers: list[Callable[[dict[str, Any]], None]] = []  # each finished answer, e.g. metrics
+        # (citations, evidence) -> the unsafe flags of reviewers on that evidence (ReviewStore.notes_for; wired by
+        # app/compose.py): shown with the answer, so a later answer on flagged evidence carries the note.
+        self.review_notes: Callable[[list[dict[str, Any]], list[dict[str, Any]]], list[dict[str, Any]]] | None = None
 
     def warm_up(self) -> None:
         """Run the verifier's encoder once: its first call builds the model's kernels (about 0.3 s), which
@@ -183,7 +187,12 @@ class Asker:
             text = _join(run.sent)
             if run.note:
                 text = f"{run.note}\n{text}"
-        yield "citations", {"citations": [c.to_json() for c in citations]}
+        citations_json = [c.to_json() for c in citations]
+        yield "citations", {"citations": citations_json}
+        notes = (self.review_notes(citations_json, [ev.to_json() for ev in evidence])
+                 if self.review_notes is not None and citations_json else [])
+        if notes:
+            yield "review_notes", {"review_notes": notes}
         answer = Answer(
             answer_id=uuid.uuid4().hex,
             conversation_id=conversation_id,
@@ -207,6 +216,7 @@ class Asker:
                         "total": round((time.perf_counter() - t0) * 1000, 1)},
             usage=run.usage,
             reasoning=run.reasoning if request.include_reasoning else None,
+            review_notes=notes,
         )
         response = answer.to_json()
         trace = {

@@ -22,6 +22,7 @@ _SOURCE_LEVELS = {
     "label": "regulatory drug label",
     "guideline": "guideline / reference text",
     "interaction": "interaction table",
+    "local_rule": "hospital local rule",
     "evidence": "study abstract",
     "other": "other source",
 }

@@ -2,7 +2,8 @@
 
 An answer and its conversation belong to the caller that asked (API key id or ``oidc:<subject>``): another reader
 gets 404 for its trace, its replay and its conversation id, exactly as for an id that does not exist.  An admin
-reads every trace; each admin read or replay of another caller's trace is recorded in the audit store.
+or a reviewer (who reviews every answer: ``app/api/reviews.py``) reads every trace; each such read or replay of
+another caller's trace is recorded in the audit store.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from app.answer.ask import Asker, AskRequest
 from app.api.deps import require
 from app.api.errors import ApiError
+from app.auth import holds
 from app.requests import AskBody
 from app.retrieval.search import SearchRequestError
 from app.stores.audit import AuditStore
@@ -57,10 +59,11 @@ def ask(
 
 
 def _readable(request: Request, engine: Asker, answer_id: str, action: str) -> None:
-    """404 unless the caller owns the answer or is an admin; an admin's read of another's answer is audited."""
+    """404 unless the caller owns the answer or is a reviewer or an admin; their read of another's answer is
+    audited."""
     exists, owner = engine.traces.owner_of(answer_id)
     caller = getattr(request.state, "caller", None)
-    if not exists or (owner != caller and getattr(request.state, "role", None) != "admin"):
+    if not exists or (owner != caller and not holds(getattr(request.state, "role", None), "reviewer")):
         raise ApiError(404, "not_found", f"no answer {answer_id!r}", "answer_id")
     if owner != caller:
         audit: AuditStore = request.app.state.audit

@@ -9,7 +9,7 @@ from fastapi import Request
 
 from app.api.errors import ApiError
 from app.api.ratelimit import RateLimiter
-from app.auth import KEY_PREFIX, ApiKey, KeyStore
+from app.auth import KEY_PREFIX, ApiKey, KeyStore, holds
 from app.auth_oidc import OidcError, OidcVerifier
 from app.runtime import Runtime
 
@@ -52,7 +52,7 @@ def rate_limit(request: Request, caller: str, limiter: RateLimiter | None = None
 
 
 def require(role: str) -> Callable[[Request], ApiKey]:
-    """A dependency that admits callers holding ``role`` (admin holds every role), within their rate limit."""
+    """A dependency that admits callers holding ``role`` (admin ⊇ reviewer ⊇ reader), within their rate limit."""
 
     def check(request: Request) -> ApiKey:
         recovery = getattr(request.app.state, "recovery", None)
@@ -64,11 +64,13 @@ def require(role: str) -> Callable[[Request], ApiKey]:
             if not request.app.state.settings.dev_mode:  # no key, or a wrong one: limited per client address
                 rate_limit(request, f"client:{_client_address(request)}", request.app.state.anonymous_limiter)
             raise
-        if role == "admin" and key.role != "admin":
-            raise ApiError(403, "forbidden", "this needs an admin key", "Authorization")
+        if not holds(key.role, role):
+            raise ApiError(403, "forbidden", f"this needs an {role} key" if role == "admin" else
+                           f"this needs a {role} key (or token)", "Authorization")
         if not request.app.state.settings.dev_mode:
             rate_limit(request, f"key:{key.key_id}")
         request.state.caller = key.key_id
+        request.state.caller_name = key.name
         request.state.role = key.role
         return key
 

@@ -16,8 +16,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.errors import ApiError
+from app.api.reviews import ReviewBody, create_review, reviews_store, revise_as
 from app.emr.panel_service import MAX_QUESTION_CHARS, EmrPanel, PanelError
-from app.emr.panel_sessions import PanelSession
+from app.emr.panel_sessions import HEADER, PanelSession
 from app.emr.smart_launch import SmartLaunchError, normalize_issuer
 
 ASSETS = Path(__file__).resolve().parent.parent / "emr" / "panel"
@@ -98,7 +99,7 @@ def demo(panel: Annotated[EmrPanel, Depends(emr_panel)]) -> RedirectResponse:
     """A session on the synthetic demo patient (only with MEDEVIDENCE_EMR_DEMO=1 or in dev mode)."""
     if not panel.demo_enabled:
         raise ApiError(404, "not_found", "the EMR panel demo is off (MEDEVIDENCE_EMR_DEMO=1 turns it on)")
-    return RedirectResponse(f"/emr/panel#session={panel.sessions.demo().id}", status_code=302, headers=NO_STORE)
+    return RedirectResponse(f"/emr/panel#session={panel.demo_session().id}", status_code=302, headers=NO_STORE)
 
 
 @router.get("/api/context", tags=["emr"])
@@ -121,3 +122,21 @@ def ask(body: PanelAskBody, panel: Annotated[EmrPanel, Depends(emr_panel)],
         return panel.service.ask(session, body.question)
     except PanelError as exc:
         raise ApiError(exc.status, exc.code, exc.message, exc.field) from None
+
+
+@router.post("/api/answers/{answer_id}/reviews", tags=["emr"])
+def review(answer_id: str, body: ReviewBody, request: Request, session: Annotated[PanelSession, Depends(panel_session)],
+           response: Response) -> dict[str, Any]:
+    """The session's reviewer marks an answer asked in this session (``POST /v1/answers/{id}/reviews``' body); a
+    second call revises that review.  A session without a reviewer identity (any SMART launch today): 403."""
+    response.headers.update(NO_STORE)
+    if session.reviewer is None:
+        raise ApiError(403, "forbidden", "this panel session has no reviewer identity: review answers on the "
+                       "clinician page with a reviewer key", HEADER)
+    if answer_id not in session.answer_ids:
+        raise ApiError(404, "not_found", f"no answer {answer_id!r} in this panel session", "answer_id")
+    caller, name = session.reviewer
+    mine = reviews_store(request).find(caller, answer_id)
+    if mine is None:
+        return create_review(request, answer_id, body, caller, name, audit_read=False)
+    return revise_as(request, mine, body, caller, name)

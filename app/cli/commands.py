@@ -337,6 +337,30 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reviews(args: argparse.Namespace) -> int:
+    """``reviews export --jsonl``: reads the review store alone (beside the traces), like ``keys``: no data-dir lock,
+    so it runs while the server does."""
+    from app.stores.reviews import ReviewStore, evaluation_rows
+    from app.stores.traces import default_url
+
+    settings = _settings(args)
+    store = ReviewStore(settings.traces_url or default_url(settings.data_dir))
+    try:
+        found = store.export(None if args.status == "all" else args.status, args.verdict)
+    finally:
+        store.close()
+    rows = evaluation_rows(found)
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if args.out is None:
+        sys.stdout.write(lines)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(lines, encoding="utf-8")
+    print(f"exported {len(rows)} reviewed question(s) ({len(found)} review(s))"
+          + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
 HANDLERS = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys,
             "search": cmd_search, "ask": cmd_ask, "drug": cmd_drug, "interactions": cmd_interactions,
-            "coverage": cmd_coverage}
+            "coverage": cmd_coverage, "reviews": cmd_reviews}

@@ -124,7 +124,25 @@ def print_drug_card(card: dict[str, Any]) -> None:
             snippet = " ".join(sec["quote"].split())[:140]
             print(f"    [{sec['kind']}] {sec['doc_id']} {sec['section']} [{sec['start']}:{sec['end']}] "
                   f"v{str(sec['version'])[:12]} {snippet}")
+    local = card.get("local_rules") or {}
+    if local.get("formulary"):
+        f = local["formulary"]
+        alternatives = f"; alternatives: {', '.join(f['alternatives'])}" if f["alternatives"] else ""
+        print(f"\n  formulary: {f['status']} (local rule {f['rule_id']}){alternatives}")
+    for rule in local.get("rules", []):
+        state = "superseded" if rule["superseded"] else ("in effect" if rule["in_effect"] else "not yet in effect")
+        print_local_rule(rule, f"local {rule['kind'].replace('_', ' ')} rule, {state}")
     print(f"\n  {card['coverage']['summary']}")
+
+
+def print_local_rule(rule: dict[str, Any], what: str) -> None:
+    """A hospital rule with its citation: the rule document, its version, the span quoted and who made it."""
+    c = rule["citation"]
+    print(f"  {what}: {rule['rule_id']} — {rule['source']}, effective {rule['effective']}")
+    print(f"    \"{' '.join(c['quote'].split())}\"")
+    if rule.get("management"):
+        print(f"    management: {rule['management']}")
+    print(f"    cite: {c['doc_id']} {c['section']} [{c['start']}:{c['end']}] v{str(c['version'])[:12]}")
 
 
 def print_coverage(report: dict[str, Any]) -> None:
@@ -156,6 +174,8 @@ def print_interactions(result: dict[str, Any]) -> None:
         severity = pair["severity"] or "none found"
         print(f"\n{pair['a']} + {pair['b']}: {severity}"
               f"{' (' + pair['severity_source'] + ')' if pair['severity_source'] else ''}\n  {pair['summary']}")
+        for rule in pair.get("local_rules", []):
+            print_local_rule(rule, f"local rule ({rule['severity']})")
         for graded in pair.get("sources", []):
             cited = graded["citation"]
             where = f"{cited['doc_id']} {cited['section']} [{cited['start']}:{cited['end']}]" if cited else "-"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.auth import ROLES
 from app.model import SOURCE_TYPES
 
 
@@ -97,7 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="print a new API key once (stored hashed)")
-    create.add_argument("--role", choices=["reader", "admin"], required=True)
+    create.add_argument("--role", choices=list(ROLES), required=True,
+                        help="reader: search and ask; reviewer: also review answers; admin: everything")
     create.add_argument("--name", default="")
     _add_data_dir(create)
+
+    reviews = sub.add_parser("reviews", help="clinicians' reviews of answers")
+    reviews_sub = reviews.add_subparsers(dest="reviews_command", required=True)
+    export = reviews_sub.add_parser(
+        "export", help="write the reviewed questions with their verdicts as an evaluation set (one JSON object a "
+                       "line; python -m benchmarks.reviewed reads it)")
+    export.add_argument("--jsonl", action="store_true", required=True, help="JSON lines (the one format)")
+    export.add_argument("--out", type=Path, help="the file to write (default: stdout)")
+    export.add_argument("--status", choices=["open", "resolved", "all"], default="all",
+                        help="only the reviews in this state (default: all)")
+    export.add_argument("--verdict", choices=["correct", "incorrect", "unsafe"],
+                        help="only the reviews with this verdict")
+    _add_data_dir(export)
     return parser

@@ -2,30 +2,22 @@
 
 A drug with several labels (a full openFDA label, an NLM-180 extract, a TAC 2017 ADR set, a LabeledIn
 indications section, a hospital's own) shows each on its own, newest first (labels without a date last),
-never merged into one text; the card ends with what the service knows about the drug (``coverage``)."""
+never merged into one text; the hospital's own rules for the drug follow (``local_rules``: interaction, dose-limit
+and formulary rules, each cited); the card ends with what the service knows about the drug (``coverage``)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from app.drugs.catalog import DrugCatalog
+from app.drugs.citing import cited_span
 from app.drugs.coverage import Coverage, source_of
 from app.drugs.sections import CARD_ORDER, section_kind
-from app.model import Document, Section
+from app.model import Document
+from app.rules import FormularyRule
 
 CATEGORY = {"TREATS": "disease-modifying", "PALLIATES": "symptomatic", "LABELED_FOR": "labeled indication"}
-
-
-def label_citation(doc: Document, section: Section, start: int | None = None, end: int | None = None) -> dict[str, Any]:
-    """A cited span of a label: ``quote == text[start:end]`` of this document version."""
-    a = section.start if start is None else start
-    b = section.end if end is None else end
-    return {
-        "doc_id": doc.id, "title": doc.title, "section": section.heading, "start": a, "end": b,
-        "quote": doc.text[a:b], "version": doc.version, "url": doc.url, "source_type": doc.source_type,
-        "set_id": doc.metadata.get("set_id"),
-        "effective_date": doc.metadata.get("effective_date") or doc.published,
-    }
 
 
 def newest_first(labels: list[Document]) -> list[Document]:
@@ -37,7 +29,24 @@ def newest_first(labels: list[Document]) -> list[Document]:
     return dated + sorted((d for d in labels if not date(d)), key=lambda d: d.id)
 
 
-def drug_card(catalog: DrugCatalog, drug_id: str, coverage: Coverage | None = None) -> dict[str, Any]:
+def local_rules_card(catalog: DrugCatalog, drug_id: str, today: date) -> dict[str, Any]:
+    """The hospital's rules for the drug: each with its citation and whether it applies today; the formulary
+    status in effect (``app/drugs/local_rules.py`` says which rule wins)."""
+    book = catalog.rules()
+    current, superseded = book.formulary(drug_id, today)
+    rules = []
+    for bound in book.for_drug(drug_id):
+        entry = bound.summary(today)
+        entry["superseded"] = bound in superseded
+        rules.append(entry)
+    return {"rules": rules,
+            "formulary": {"status": current.rule.status, "rule_id": current.rule.id,
+                          "alternatives": list(current.rule.alternatives)}
+            if current is not None and isinstance(current.rule, FormularyRule) else None}
+
+
+def drug_card(catalog: DrugCatalog, drug_id: str, coverage: Coverage | None = None,
+              today: date | None = None) -> dict[str, Any]:
     resolver = catalog.resolver
     drug = resolver.drugs[drug_id]
     diseases = {d.id: d for d in catalog.knowledge.diseases}
@@ -54,7 +63,7 @@ def drug_card(catalog: DrugCatalog, drug_id: str, coverage: Coverage | None = No
         for section in doc.sections:
             kind = section_kind(section.heading)
             if kind is not None:
-                sections[kind].append({"kind": kind, **label_citation(doc, section)})
+                sections[kind].append({"kind": kind, **cited_span(doc, section)})
         labels.append({
             "doc_id": doc.id, "title": doc.title, "source": source_of(doc), "set_id": doc.metadata.get("set_id"),
             "effective_date": doc.metadata.get("effective_date") or doc.published, "url": doc.url,
@@ -73,5 +82,6 @@ def drug_card(catalog: DrugCatalog, drug_id: str, coverage: Coverage | None = No
         "sources": sorted({"DrugBank vocabulary (ids, names)", *(i["source"] for i in indications),
                            *(c["source"] for c in catalog.classes_of.get(drug_id, [])),
                            *(["FDA drug labels (DailyMed / openFDA)"] if labels else [])}),
+        "local_rules": local_rules_card(catalog, drug_id, today or date.today()),
         "coverage": (coverage or Coverage(catalog)).drug(drug_id, documents),
     }

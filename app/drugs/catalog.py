@@ -2,7 +2,8 @@
 
 The name resolver is rebuilt when the index generation (a label added, replaced or removed) or the hospital
 aliases change; a drug's label documents come from the graph's ``DESCRIBED_BY`` edges and their text from
-the manifest (the stored document versions that citations quote).
+the manifest (the stored document versions that citations quote); the hospital's rules are bound to drugs the
+same way (``app/drugs/local_rules.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Sequence
 
 from app.drugs.aliases import AliasStore
+from app.drugs.local_rules import RuleBook, RuleBookCache
 from app.drugs.names import DrugNameResolver
 from app.drugs.sections import section_kind
 from app.graph_model import GraphKnowledge
@@ -66,6 +68,7 @@ class DrugCatalog:
         self._documents: dict[str, Document | None] = {}
         self._sentences: dict[tuple[str, str], list[tuple[Section, int, int]]] = {}
         self._described: dict[str, tuple[str, ...]] = {}
+        self._rule_books = RuleBookCache(manifest, knowledge)
         self.classes_of: dict[str, list[dict[str, str]]] = {}
         names = {c.id: c.name for c in self.knowledge.classes}
         for member in self.knowledge.class_members:
@@ -82,6 +85,10 @@ class DrugCatalog:
                 self._resolver = self._build()
                 self._resolver_key = key
             return self._resolver
+
+    def rules(self) -> RuleBook:
+        """The hospital's indexed rules, bound to drugs; rebuilt when the index or the aliases change."""
+        return self._rule_books.get(self.resolver, self.aliases.version())
 
     def _build(self) -> DrugNameResolver:
         return DrugNameResolver(self.knowledge, label_brands(self.manifest, self.knowledge), self.aliases.all())

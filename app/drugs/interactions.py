@@ -13,6 +13,10 @@ Each pair lists every graded source that states it (``sources``: its own grade, 
 table section) and the pair's ``severity`` is the most severe of them (``SEVERITY_ORDER``; ONC high and
 NDF-RT critical rank together, ONC named first), with ``severity_source`` naming whose grade it is.
 
+The hospital's own interaction rules (``local_rules``, ``app/drugs/local_rules.py``) are listed beside these, with
+their own severity scale (high, moderate, low, info) and their citation; they never change or hide the national
+grade (``severity`` stays the national sources' own).
+
 For every pair the evidence is cited as spans: the interaction-table sections that list the pair, and label
 passages (sentences) of either drug that name the other drug, one of its names or brands, or an ONC class it
 belongs to (class expansion: "MAO inhibitors" in a label matches every listed MAOI).
@@ -23,12 +27,15 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from datetime import date
 from typing import Any
 
-from app.drugs.cards import label_citation
 from app.drugs.catalog import DrugCatalog
+from app.drugs.citing import cited_span
+from app.drugs.local_rules import LOCAL_SEVERITY_ORDER, BoundRule
 from app.drugs.tables import listed_partner, table_doc_id, table_doc_ids
 from app.model import Document, Section
+from app.rules import InteractionRule
 
 SEVERITY_ORDER = {"high": 0, "critical": 0, "significant": 1, "low": 2, "label": 3}
 SOURCE_ORDER = {"ONC high-priority": 0, "VA NDF-RT": 1, "ONC non-interruptive": 2}
@@ -48,8 +55,12 @@ def _names_pattern(names: dict[str, set[str]]) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w-])")
 
 
-def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str, Any]:
+def check_interactions(catalog: DrugCatalog, medications: list[str], today: date | None = None) -> dict[str, Any]:
+    """Every pair of the resolved medications with its graded sources, cited passages and the hospital's local
+    rules in effect on ``today`` (default: the current date)."""
     resolver = catalog.resolver
+    today = today or date.today()
+    rules = catalog.rules()
     resolved: list[dict[str, Any]] = []
     unresolved: list[dict[str, Any]] = []
     ids: list[str] = []
@@ -99,22 +110,41 @@ def check_interactions(catalog: DrugCatalog, medications: list[str]) -> dict[str
             for doc in labels.get(x, []):
                 for section, start, end in naming[doc.id].get(y, [])[:MAX_LABEL_PASSAGES]:
                     citations.append({"kind": "label passage", "label_of": display[x], "names": display[y],
-                                      **label_citation(doc, section, start, end)})
+                                      **cited_span(doc, section, start, end)})
         severities = [str(f["severity"]) for f in pair_facts]  # most severe first (_fact_order)
         if not severities and citations:
             severities = ["label"]
         severity: str | None = severities[0] if severities else None
+        local = [local_rule_entry(r) for r in rules.interaction_rules(a, b, today)]
         pairs.append({
             "a": display[a], "b": display[b], "a_id": a, "b_id": b,
             "severity": severity,
             "severity_source": SEVERITY_SOURCE[severity] if severity else None,
             "sources": sources,
-            "summary": _summary(display[a], display[b], pair_facts, citations),
+            "summary": _summary(display[a], display[b], pair_facts, citations, local),
             "citations": citations,
+            "local_rules": local,
         })
-    pairs.sort(key=lambda p: (SEVERITY_ORDER.get(str(p["severity"]), 9), p["a"], p["b"]))
+    pairs.sort(key=_pair_order)
     return {"resolved": resolved, "unresolved": unresolved, "interactions": pairs,
             "severity_scale": SEVERITY_SOURCE, "pairs_checked": len(pairs)}
+
+
+def local_rule_entry(bound: BoundRule) -> dict[str, Any]:
+    """A local interaction rule as a pair lists it: the hospital's own severity, words and citation."""
+    rule = bound.rule
+    assert isinstance(rule, InteractionRule)
+    return {"rule_id": rule.id, "severity": rule.severity, "severity_source": f"local rule ({rule.source})",
+            "message": rule.message, "management": rule.management, "source": rule.source,
+            "effective": rule.effective.isoformat(), "drugs": list(rule.drugs), "citation": bound.citation(),
+            "citations": bound.citations()}
+
+
+def _pair_order(pair: dict[str, Any]) -> tuple[int, int, str, str]:
+    """Pairs with a national grade first (most severe first), then pairs that only a local rule names, then the
+    rest; a local rule never outranks a national grade, it is listed beside it."""
+    local = min((LOCAL_SEVERITY_ORDER[r["severity"]] for r in pair["local_rules"]), default=9)
+    return (SEVERITY_ORDER.get(str(pair["severity"]), 9), local, pair["a"], pair["b"])
 
 
 def _fact_order(fact: dict[str, Any]) -> tuple[int, int, str]:
@@ -154,14 +184,16 @@ def _table_citation(tables: dict[str, list[Document]], fact: dict[str, Any], nam
             for section in doc.sections:
                 partner = listed_partner(section)
                 if partner in partners or other in named.get(partner, ()):
-                    return label_citation(doc, section)
+                    return cited_span(doc, section)
     return None
 
 
-def _summary(a: str, b: str, facts: list[dict[str, Any]], citations: list[dict[str, Any]]) -> str:
-    if not citations and not facts:
+def _summary(a: str, b: str, facts: list[dict[str, Any]], citations: list[dict[str, Any]],
+             local: list[dict[str, Any]]) -> str:
+    if not citations and not facts and not local:
         return NOT_FOUND
     parts = [f"{f['source']} interaction (graded {f['severity']})" for f in facts]
+    parts += [f"local rule {r['rule_id']} of {r['source']} ({r['severity']})" for r in local]
     passages = [c for c in citations if c["kind"] == "label passage"]
     if passages:
         labels = sorted({c["label_of"] for c in passages})

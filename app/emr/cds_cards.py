@@ -46,18 +46,22 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _md(text: str) -> str:
+def md_text(text: str) -> str:
     """Plain text safe inside markdown: no emphasis, links, headings or HTML from a quoted passage."""
     text = " ".join(text.split())
     return "".join("\\" + c if c in "\\`*_{}[]<>#|" else c for c in text)
 
 
-def _cited_line(n: int, c: dict[str, Any]) -> str:
+def cited_line(n: int, c: dict[str, Any]) -> str:
+    """One numbered evidence line: the quote and where it is cut from; an interaction-list fact whose table is
+    not indexed (no span to quote) is named by its source and reference."""
+    if not c.get("quote"):
+        return f"{n}. {md_text(str(c.get('source') or 'source'))}: {md_text(str(c.get('reference') or ''))}"
     quote = c["quote"]
-    shown = _md(shorten(quote, QUOTE_MAX))
-    where = f"*{_md(c.get('title') or c['doc_id'])}*, section “{_md(c.get('section') or '')}”"
+    shown = md_text(shorten(quote, QUOTE_MAX))
+    where = f"*{md_text(c.get('title') or c['doc_id'])}*, section “{md_text(c.get('section') or '')}”"
     ref = f"`{c['doc_id']}` v`{str(c['version'])[:12]}` chars {c['start']}–{c['end']}"
-    link = f" — [source]({c['url']})" if c.get("url", "").startswith("https://") else ""
+    link = f" — [source]({c['url']})" if str(c.get("url") or "").startswith("https://") else ""
     return f"{n}. > {shown}\n\n   {where}; {ref}{link}"
 
 
@@ -71,13 +75,14 @@ def interaction_card(pair: dict[str, Any], roles: dict[str, str], panel_url: str
     phrase = SEVERITY_PHRASE[severity]
     names = shorten(f"{a} + {b}", SUMMARY_MAX - len(phrase) - 2)
     citations = pair["citations"][:MAX_CITATIONS]
-    role_line = "; ".join(f"**{_md(pair[k])}** ({roles.get(pair[k + '_id'], 'medication')})" for k in ("a", "b"))
-    lines = [f"**{phrase[0].upper() + phrase[1:]}** — {_md(pair['severity_source'])}.", "", role_line, ""]
+    role_line = "; ".join(f"**{md_text(pair[k])}** ({roles.get(pair[k + '_id'], 'medication')})" for k in ("a", "b"))
+    lines = [f"**{phrase[0].upper() + phrase[1:]}** — {md_text(pair['severity_source'])}.", "", role_line, ""]
     graded = pair.get("sources") or []
     if graded:
-        lines += ["Graded by: " + "; ".join(f"{_md(g['source'])}: {_md(str(g['severity']))}" for g in graded) + ".", ""]
+        grades = "; ".join(f"{md_text(g['source'])}: {md_text(str(g['severity']))}" for g in graded)
+        lines += [f"Graded by: {grades}.", ""]
     lines += ["Evidence:", ""]
-    lines += [_cited_line(n, c) for n, c in enumerate(citations, 1)]
+    lines += [cited_line(n, c) for n, c in enumerate(citations, 1)]
     if len(pair["citations"]) > MAX_CITATIONS:
         lines += ["", f"{len(pair['citations']) - MAX_CITATIONS} more cited passage(s) in the MedEvidence panel."]
     first_url = next((c["url"] for c in citations if str(c.get("url") or "").startswith("https://")), None)
@@ -122,8 +127,8 @@ def unresolved_card(unresolved: Iterable[tuple[str, tuple[str, ...]]]) -> dict[s
         return None
     lines = ["These medications were not identified, so their interactions were **not checked**:", ""]
     for name, suggestions in items:
-        hint = f" (did you mean: {_md(', '.join(suggestions))}?)" if suggestions else ""
-        lines.append(f"- {_md(name)}{hint}")
+        hint = f" (did you mean: {md_text(', '.join(suggestions))}?)" if suggestions else ""
+        lines.append(f"- {md_text(name)}{hint}")
     lines += ["", "A hospital alias (`medevidence index aliases.jsonl`) makes a local name resolvable."]
     return notice_card(f"{len(items)} medication(s) not recognised: interactions not checked", "\n".join(lines))
 

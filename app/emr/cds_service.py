@@ -1,7 +1,9 @@
 """The CDS Hooks services: discovery, medication-safety cards at order time and at chart open, feedback.
 
 - ``medevidence-medication-safety`` (``order-select`` and ``order-sign``): interactions between the draft
-  orders (the selected ones, at order-select) and the patient's active medications and other draft orders;
+  orders (the selected ones, at order-select) and the patient's active medications and other draft orders, and
+  the hospital's own rules (``app/emr/order_rules.py``): local interaction rules, dose limits checked against each
+  draft's ``dosageInstruction``, formulary status with the alternatives as suggestions;
 - ``medevidence-patient-view`` (``patient-view``): interactions among the active medications.
 
 Active medications come from the prefetch the client sent (a key prefetched as null: none); a key the
@@ -20,7 +22,7 @@ import httpx
 
 from app.drugs.catalog import DrugCatalog
 from app.drugs.interactions import MAX_DRUGS, check_interactions
-from app.emr import cds_cards
+from app.emr import cds_cards, rule_cards
 from app.emr.cds_request import CdsRequest, CdsRequestError, parse_request
 from app.emr.fhir_client import FhirClient, FhirFetchError, render_template
 from app.emr.fhir_medications import (
@@ -33,6 +35,8 @@ from app.emr.fhir_medications import (
     medication_uses,
     resolve_use,
 )
+from app.emr.fhir_patient import PATIENT_PREFETCH
+from app.emr.order_checks import OrderRuleChecks
 from app.emr.pseudonym import Pseudonymizer
 from app.stores.audit import AuditStore
 
@@ -42,7 +46,8 @@ MEDICATION_SAFETY = "medevidence-medication-safety"
 PATIENT_VIEW = "medevidence-patient-view"
 SAFETY_DESCRIPTION = ("Cited drug–drug interactions between the medications being ordered (the selected ones at "
                       "order-select) and the patient's active medications and other draft orders: ONC "
-                      "high-priority and non-interruptive lists, FDA label text.")
+                      "high-priority and non-interruptive lists, VA NDF-RT, FDA label text; and the hospital's own "
+                      "interaction, dose-limit and formulary rules, with each draft's dose checked.")
 # (id, hook, title, description): the spec lets one service id answer several hooks.
 SERVICES = (
     (MEDICATION_SAFETY, "order-select", "MedEvidence medication safety", SAFETY_DESCRIPTION),
@@ -69,8 +74,10 @@ def _is_outcome(value: Any) -> bool:
 
 class CdsHooksService:
     def __init__(self, catalog: DrugCatalog, audit: AuditStore, pseudonyms: Pseudonymizer, min_indicator: str,
-                 fhir_timeout_s: float, transport: httpx.BaseTransport | None = None) -> None:
+                 fhir_timeout_s: float, transport: httpx.BaseTransport | None = None,
+                 rule_checks: type[OrderRuleChecks] = OrderRuleChecks) -> None:
         self.catalog = catalog
+        self.rule_checks = rule_checks  # the hospital rules applied to draft orders (a benchmark times without)
         self.audit = audit
         self.pseudonyms = pseudonyms
         self.min_indicator = min_indicator
@@ -84,6 +91,7 @@ class CdsHooksService:
              "usageRequirements": "Send a JWT signed by a key in your registered JWKS (CDS Hooks 'Trusting CDS "
                                   "Clients'); prefetch the active medications or give fhirServer and "
                                   "fhirAuthorization."}
+            | ({"prefetch": {**PREFETCH, **PATIENT_PREFETCH}} if hook in ORDER_HOOKS else {})
             for service_id, hook, title, description in SERVICES
         ]}
 
@@ -123,6 +131,7 @@ class CdsHooksService:
         others = [u for u in drafts if u not in focus] + active
         resolver = self.catalog.resolver
         ids: dict[str, list[MedicationUse]] = {}
+        focus_drugs: list[tuple[MedicationUse, tuple[str, ...]]] = []
         unresolved: list[tuple[str, tuple[str, ...]]] = []
         for use in (*focus, *others):
             result = resolve_use(resolver, use)
@@ -130,6 +139,8 @@ class CdsHooksService:
                 unresolved.append((use.label, result.suggestions))
             for drug_id in result.drug_ids:
                 ids.setdefault(drug_id, []).append(use)
+            if use in focus:
+                focus_drugs.append((use, result.drug_ids))
         focus_ids = {d for d, uses in ids.items() if any(u in focus for u in uses)}
         checked = list(ids)[:MAX_DRUGS]
         if len(ids) > MAX_DRUGS:
@@ -145,16 +156,35 @@ class CdsHooksService:
                  for d, uses in ids.items()}
         draft_refs = {d: [u.reference for u in uses if u.role == "draft" and u.reference]
                       for d, uses in ids.items() if d in focus_ids}
+        local_cards = [rule_cards.local_interaction_card(p, rule, roles, draft_refs)
+                       for p in pairs for rule in p["local_rules"]]
+        rule_checks = self.rule_checks(self.catalog, lambda key: self._patient_prefetch(request, fhir, key))
+        for use, drug_ids in focus_drugs:
+            rule_checks.check(use, drug_ids)
         cards = cds_cards.by_urgency(
-            [cds_cards.interaction_card(p, roles, panel_url, draft_refs) for p in pairs if p["severity"]],
-            self.min_indicator)
+            [cds_cards.interaction_card(p, roles, panel_url, draft_refs) for p in pairs if p["severity"]]
+            + local_cards + rule_checks.cards, self.min_indicator)
         unresolved_notice = cds_cards.unresolved_card(unresolved)
-        cards += [*([unresolved_notice] if unresolved_notice else []), *notices]
+        cards += [*([unresolved_notice] if unresolved_notice else []), *rule_checks.notices, *notices]
         detail = {"index_version": self.catalog.manifest.index_version(),
                   "checked": [{"drug_id": d, "role": roles[d]} for d in checked],
                   "unresolved": [name for name, _ in unresolved], "pairs_with_interaction": len(
-                      [p for p in pairs if p["severity"]])}
+                      [p for p in pairs if p["severity"]]),
+                  "local_rules": sorted({r["rule_id"] for p in pairs for r in p["local_rules"]}) + rule_checks.applied}
         return cards, detail
+
+    def _patient_prefetch(self, request: CdsRequest, fhir: FhirClient | None, key: str) -> Any:
+        """A ``PATIENT_PREFETCH`` resource: prefetched, else read from ``fhirServer``; None when it cannot be had
+        (a dose rule's population is then reported as not verified, never a 412)."""
+        if key in request.prefetch and not _is_outcome(request.prefetch[key]):
+            return request.prefetch[key]
+        query = render_template(PATIENT_PREFETCH[key], request.context)
+        if fhir is None or query is None:
+            return None
+        try:
+            return fhir.read(query) if key == "patient" else fhir.search(query)
+        except FhirFetchError:
+            return None
 
     def _active(self, request: CdsRequest, fhir: FhirClient | None, medications: dict[str, Any],
                 fetch: Callable[[str], Any] | None) -> list[MedicationUse]:

@@ -11,6 +11,7 @@ wins, so "Warfarin Sodium 5 MG Oral Tablet" and a brand both reach warfarin.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ class MedicationUse:
     role: str  # "draft" (being ordered) | "active" (the patient takes it)
     names: tuple[str, ...]
     field: str  # where it came from in the request, for error messages and audit
+    #: the MedicationRequest/Statement model, and the Medication it references (when read)
+    resource: Any = dataclasses.field(default=None, compare=False, repr=False)
+    medication: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -112,7 +116,7 @@ def medication_uses(resources: Iterable[tuple[Any, str]], role: str, medications
     ``medications``: Medication resources by reference; ``fetch``: reads a missing one from the FHIR server.
     """
     out = []
-    for resource, field in resources:
+    for resource, where in resources:
         kind = resource.get_resource_type()
         if kind not in MEDICATION_USE:
             continue
@@ -120,15 +124,19 @@ def medication_uses(resources: Iterable[tuple[Any, str]], role: str, medications
             continue
         names = _concept_names(resource.medicationCodeableConcept)
         reference = resource.medicationReference
+        medication = None
         if reference is not None:
-            names += _referenced_names(resource, reference, medications, fetch, field)
+            medication = _referenced_medication(resource, reference, medications, fetch, where)
+            names += _medication_names(medication) if medication is not None else []
+            names += [reference.display] if reference.display else []
         names = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
-        out.append(MedicationUse(f"{kind}/{resource.id}" if resource.id else None, role, tuple(names), field))
+        out.append(MedicationUse(f"{kind}/{resource.id}" if resource.id else None, role, tuple(names), where,
+                                 resource, medication))
     return out
 
 
-def _referenced_names(resource: Any, reference: Any, medications: dict[str, Any],
-                      fetch: Callable[[str], Any] | None, field: str) -> list[str]:
+def _referenced_medication(resource: Any, reference: Any, medications: dict[str, Any],
+                           fetch: Callable[[str], Any] | None, field: str) -> Any:
     ref = reference.reference or ""
     medication = None
     if ref.startswith("#"):
@@ -143,10 +151,7 @@ def _referenced_names(resource: Any, reference: Any, medications: dict[str, Any]
         if medication is None and fetch is not None and key.startswith("Medication/"):
             medication = fetch(key)
             medications[key] = medication
-    names = _medication_names(medication) if medication is not None else []
-    if reference.display:
-        names.append(reference.display)
-    return names
+    return medication
 
 
 def name_variants(name: str) -> list[str]:

@@ -3,7 +3,9 @@
 Medications come from the EHR's FHIR server (the patient's active MedicationRequests and
 MedicationStatements, with ``_include=…:medication``) read with the session's access token, or from the
 demo Bundle.  They are resolved through the drug name resolver and checked by ``check_interactions``; each
-alert carries the CDS Hooks indicator of its severity (``cds_cards.INDICATOR``) and its cited evidence.
+alert carries the CDS Hooks indicator of its severity (``cds_cards.INDICATOR``; a pair a local hospital rule binds
+takes the more urgent of that and the rule's, ``rule_cards.LOCAL_INDICATOR``), its cited evidence and the local
+rules beside it.
 
 Questions go to the one answer engine with the resolved medication names appended, so retrieval links the
 drugs.  The patient id is used for the FHIR reads only: it never enters a question, a trace or a log line
@@ -35,12 +37,14 @@ from app.emr.fhir_medications import (
 )
 from app.emr.panel_sessions import DEMO_BANNER, HEADER, PanelSession, PanelSessions
 from app.emr.pseudonym import Pseudonymizer
+from app.emr.rule_cards import LOCAL_INDICATOR
 from app.emr.smart_launch import SmartLauncher
 from app.errors import ServiceError
 from app.retrieval.search import MAX_QUERY_CHARS
 
 log = logging.getLogger("medevidence.emr")
 MAX_QUESTION_CHARS = 1500
+DEV_REVIEWER = ("emr:dev-demo", "EMR demo (dev mode)")
 ROLE = {"MedicationRequest": "prescribed", "MedicationStatement": "reported"}
 
 
@@ -141,13 +145,15 @@ class PanelService:
         checked = ids[:MAX_DRUGS]
         pairs = check_interactions(self.catalog, checked)["interactions"] if len(checked) > 1 else []
         focus = set(_focus_drugs(session.app_context))
-        alerts = sorted(({**p, "indicator": INDICATOR[p["severity"]], "focus": {p["a_id"], p["b_id"]} <= focus}
-                         for p in pairs if p["severity"]), key=lambda p: INDICATOR_RANK[p["indicator"]])
+        alerts = sorted(({**p, "indicator": alert_indicator(p), "focus": {p["a_id"], p["b_id"]} <= focus}
+                         for p in pairs if p["severity"] or p["local_rules"]),
+                        key=lambda p: INDICATOR_RANK[p["indicator"]])
         session.medications = tuple(resolver.drugs[d].name for d in ids)
         log.info("EMR panel context for %s: %d medications, %d alerts, %d not recognised",
                  self.pseudonyms.patient(session.patient_id), len(medications), len(alerts), len(unresolved))
         return {
             "demo": session.demo,
+            "can_review": session.reviewer is not None,
             "banner": banner,
             "medications": medications,
             "interactions": alerts,
@@ -166,7 +172,9 @@ class PanelService:
             raise PanelError(422, "invalid_request", f"longer than {MAX_QUESTION_CHARS} characters", "question")
         if session.medications is None:
             self.context(session)
-        return self.asker.ask(AskRequest(with_medications(question.strip(), session.medications or ())))
+        answer = self.asker.ask(AskRequest(with_medications(question.strip(), session.medications or ())))
+        session.answer_ids.add(answer["answer_id"])
+        return answer
 
 
 def with_medications(question: str, names: tuple[str, ...] | list[str]) -> str:
@@ -197,6 +205,11 @@ class EmrPanel:
     def demo_enabled(self) -> bool:
         return self.settings.emr_demo or self.settings.dev_mode
 
+    def demo_session(self) -> PanelSession:
+        """A session on the synthetic patient; in dev mode (authentication off, every API caller an admin) its user
+        may also review the answers asked in it, as ``DEV_REVIEWER``."""
+        return self.sessions.demo(reviewer=DEV_REVIEWER if self.settings.dev_mode else None)
+
     def callback(self, code: str | None, state: str | None, error: str | None,
                  error_description: str | None) -> PanelSession:
         """The SMART callback: a new session from the token the EHR granted."""
@@ -212,3 +225,11 @@ class EmrPanel:
             raise PanelError(401, "unauthorized", "no live panel session: launch the panel from the EHR again",
                              HEADER)
         return found
+
+
+def alert_indicator(pair: dict[str, Any]) -> str:
+    """The most urgent of the pair's national indicator and its local rules' (a local rule lists beside, and may
+    raise, never lower, the national one)."""
+    indicators = [INDICATOR[pair["severity"]]] if pair["severity"] else []
+    indicators += [LOCAL_INDICATOR[r["severity"]] for r in pair["local_rules"]]
+    return min(indicators, key=lambda i: INDICATOR_RANK[i])

@@ -47,6 +47,10 @@ class PanelSession:
     app_context: str | None = None
     demo: bool = False
     medications: tuple[str, ...] | None = None  # resolved drug names, kept from the latest context read
+    # (caller id, name) when the session's user may review answers (docs/CONTRACT.md, Reviews): the demo session in
+    # dev mode only; a launched session has none, since the launch identifies the patient, not the user
+    reviewer: tuple[str, str] | None = None
+    answer_ids: set[str] = field(default_factory=set, repr=False)  # the answers asked in this session
 
     @property
     def bundle(self) -> dict[str, Any] | None:
@@ -69,9 +73,10 @@ class PanelSessions:
             fhir_base=grant.iss, access_token=grant.access_token, need_patient_banner=grant.need_patient_banner,
             app_context=grant.app_context))
 
-    def demo(self) -> PanelSession:
+    def demo(self, reviewer: tuple[str, str] | None = None) -> PanelSession:
         return self._add(PanelSession(id=secrets.token_urlsafe(32), patient_id=DEMO_PATIENT,
-                                      expires_at=time.monotonic() + self.ttl_s, need_patient_banner=True, demo=True))
+                                      expires_at=time.monotonic() + self.ttl_s, need_patient_banner=True, demo=True,
+                                      reviewer=reviewer))
 
     def get(self, session_id: str | None) -> PanelSession | None:
         """The live session with this id; None when missing, unknown or expired."""

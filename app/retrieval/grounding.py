@@ -11,6 +11,8 @@ For a question that names a drug (``QuestionFocus``), the evidence an answer may
 - **passages that name the drug** (any of its names, brands, Chinese names) in other documents (abstracts,
   reference pages) follow; a passage of *another drug's label* is not about the focus drug even when it names
   it, and neither is an interaction table, except for an interaction question;
+- a hospital's **local rule** (``source_type: local_rule``) that names the focus drug (both drugs of a pair) is
+  placed first: the institution's own policy on exactly what was asked;
 - everything else is **related**: shown apart by a client, never cited.
 
 Two-drug questions keep both drugs (passages naming both first).  A question that names no drug or class
@@ -42,6 +44,8 @@ from app.retrieval.fusion import FusedHit
 from app.retrieval.question import QuestionFocus, names_in
 
 MAX_RELATED = 5
+MAX_LOCAL_RULES = 2  # local-rule passages placed first in an answer's evidence
+LOCAL_RULE = "local_rule"  # app.rules.RULE_SOURCE_TYPE (retrieval does not import the rule format)
 MAX_HOLDINGS = 12
 
 
@@ -216,7 +220,8 @@ def ground(focus: QuestionFocus, hits: Sequence[FusedHit], own_hits: Sequence[Fu
 
 def _order(focus: QuestionFocus, about: Sequence[FusedHit], own_found: Sequence[FusedHit], aspect: Aspect,
            k: int) -> list[FusedHit]:
-    """Up to half of the places for the own passages that answer the aspect (under its heading first), then
+    """The hospital's local rules about the focus first (at most ``MAX_LOCAL_RULES``), then up to half of the places
+    for the own passages that answer the aspect (under its heading first), then
     (for several drugs) passages naming them all, then the search's passages about the focus, then the
     rest of the own passages."""
     seen: set[str] = set()
@@ -230,9 +235,12 @@ def _order(focus: QuestionFocus, about: Sequence[FusedHit], own_found: Sequence[
                 seen.add(h.chunk.chunk_id)
                 out.append(h)
 
+    # The hospital's own rules about the focus (naming every drug of a pair) come first: the local policy a
+    # clinician must see, beside the labels that follow.
+    take([h for h in about if h.chunk.source_type == LOCAL_RULE and names_every_subject(h, focus)], MAX_LOCAL_RULES)
     answering = [h for h in own_found if aspect.section_matches(h.chunk.section)]
     answering += [h for h in own_found if answers_aspect(h, aspect) and h not in answering]
-    take(answering, max(1, k // 2))
+    take(answering, len(out) + max(1, k // 2))
     if len(focus.subjects()) >= 2:
         take([h for h in (*about, *own_found) if names_every_subject(h, focus)])
     take(about)

@@ -1,5 +1,5 @@
 """The audit store: every CDS Hooks call, every card it returned, the clinician's feedback, and every read of an
-answer trace by an admin who is not its owner.
+answer trace by an admin or a reviewer who is not its owner.
 
 SQLAlchemy Core in the same database as the answer traces (SQLite in the data dir, PostgreSQL through
 ``traces_url``).  Patients and users appear only as keyed pseudonyms (``app.emr.pseudonym``); a card
@@ -60,10 +60,10 @@ trace_reads = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("reader", sa.String(200), nullable=False),  # the admin's key id or oidc:<subject>
+    sa.Column("reader", sa.String(200), nullable=False),  # the admin's or reviewer's key id or oidc:<subject>
     sa.Column("owner", sa.String(200)),  # who asked (None: an answer from before owners were recorded)
     sa.Column("answer_id", sa.String(64), nullable=False, index=True),
-    sa.Column("action", sa.String(20), nullable=False),  # read | replay
+    sa.Column("action", sa.String(20), nullable=False),  # read | replay | review | review_read | review_list
 )
 
 
@@ -104,10 +104,19 @@ class AuditStore:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     def record_trace_read(self, reader: str, owner: str | None, answer_id: str, action: str) -> None:
-        """An admin read (or replayed) an answer trace that another caller owns."""
+        """An admin or a reviewer read (or replayed, or reviewed) an answer trace that another caller owns."""
         with self.engine.begin() as conn:
             conn.execute(trace_reads.insert().values(at=datetime.now(UTC), reader=reader, owner=owner,
                                                      answer_id=answer_id, action=action))
+
+    def record_trace_reads(self, reader: str, reads: list[tuple[str | None, str]], action: str) -> None:
+        """Several reads at once (``(owner, answer_id)``): a reviewer's list of answers it did not ask."""
+        if not reads:
+            return
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(trace_reads.insert(), [{"at": now, "reader": reader, "owner": owner, "answer_id": answer_id,
+                                                 "action": action} for owner, answer_id in reads])
 
     def trace_reads_of(self, answer_id: str) -> list[dict[str, Any]]:
         query = sa.select(trace_reads).where(trace_reads.c.answer_id == answer_id).order_by(trace_reads.c.id)

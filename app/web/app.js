@@ -295,6 +295,8 @@ function handleEvent(name, data) {
     status.textContent = `The answer failed: ${data.error.message}`;
     document.body.dataset.answerState = "error";
   }
+  // review.js (reviewers' notes and controls) follows the answer's events
+  document.dispatchEvent(new CustomEvent("medevidence:event", { detail: { name, data } }));
 }
 
 $("#ask-form").addEventListener("submit", (ev) => {
@@ -314,6 +316,25 @@ function citationBlock(c) {
     el("small", {}, `${c.title} — ${c.section} (${c.doc_id} [${c.start}:${c.end}]${c.effective_date ? `, ${c.effective_date}` : ""})`));
 }
 
+// A hospital rule, beside (never instead of) the national sources: its words, who made it, when, and its citation.
+function localRuleBlock(r, what) {
+  return el("div", { class: "local-rule", "data-rule-id": r.rule_id },
+    el("p", {}, el("span", { class: "tag local" }, "local rule"), " ", el("strong", {}, r.rule_id), ` · ${what} · ${r.source}, effective ${r.effective}`),
+    r.management ? el("p", { class: "meta" }, `What to do: ${r.management}`) : null,
+    citationBlock(r.citation));
+}
+
+function localRulesSection(local) {
+  if (!local || !local.rules.length) return null;
+  const f = local.formulary;
+  return el("section", { class: "local-rules", "aria-label": "Local rules" },
+    el("h4", {}, "This hospital's rules"),
+    f ? el("p", { class: `formulary ${f.status}` }, `Formulary: ${f.status}` +
+      (f.alternatives.length ? ` — alternatives: ${f.alternatives.join(", ")}` : "")) : null,
+    local.rules.map((r) => localRuleBlock(r, `${r.kind.replace("_", " ")}, ` +
+      (r.superseded ? "superseded" : r.in_effect ? "in effect" : "not yet in effect"))));
+}
+
 $("#drug-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const status = $("#drug-status");
@@ -330,6 +351,7 @@ $("#drug-form").addEventListener("submit", async (ev) => {
     el("p", { class: "meta" }, `classes: ${card.classes.map((c) => c.name).join(", ") || "—"}`),
     el("p", { class: "coverage", role: "note" }, card.coverage.summary),
     el("p", { class: "meta" }, `indications: ${card.indications.map((i) => `${i.disease} (${i.category})`).join("; ") || "—"}`),
+    localRulesSection(card.local_rules),
     card.labels.map((label) => el("details", {},
       el("summary", {}, `${label.title} [${label.source}]${label.effective_date ? ` — effective ${label.effective_date}` : ""}` +
         `${label.label_version ? ` — ${label.label_version}` : ""}`),
@@ -349,14 +371,15 @@ $("#interactions-form").addEventListener("submit", async (ev) => {
   status.textContent = `${result.resolved.map((r) => `${r.input} → ${r.name}`).join("; ")}` +
     (unresolved.length ? ` · not recognised: ${unresolved.join("; ")}` : "");
   const rows = result.interactions.map((p) => {
-    const sev = p.severity || "none";
+    const sev = p.severity || ((p.local_rules || []).length ? "local" : "none");
     return el("tr", { class: `sev-${sev}` },
       el("td", {}, `${p.a} + ${p.b}`),
-      el("td", {}, el("span", { class: `sev ${sev}` }, p.severity || "none found"), el("br"), el("small", {}, p.severity_source || ""),
+      el("td", {}, el("span", { class: `sev ${sev}` }, p.severity || (sev === "local" ? "local rule only" : "none found")), el("br"), el("small", {}, p.severity_source || ""),
         ...(p.sources || []).length > 1 ? [el("br"), el("small", { class: "graded-by" },
           "Graded by: " + p.sources.map((g) => `${g.source}: ${g.severity}`).join("; "))] : []),
-      el("td", {}, el("details", {}, el("summary", {}, p.summary), p.citations.map((c) =>
-        c.quote ? citationBlock(c) : el("blockquote", {}, `${c.source}: ${c.reference}`)))));
+      el("td", {}, (p.local_rules || []).map((r) => localRuleBlock(r, `${r.severity} (local scale)`)),
+        el("details", {}, el("summary", {}, p.summary), p.citations.map((c) =>
+          c.quote ? citationBlock(c) : el("blockquote", {}, `${c.source}: ${c.reference}`)))));
   });
   out.append(el("table", { id: "interaction-table" },
     el("caption", { class: "visually-hidden" }, "Interactions by pair"),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from app.documents import MAX_ID_LENGTH, DocumentError, normalise_date
 from app.model import Document
+from app.rules import is_rules_file
 from app.stores.files import FileStore
 from indexers.files.document import FileIdentity, to_document
 from indexers.files.formats import is_document_file, unsupported
@@ -132,7 +133,9 @@ def plan_paths(paths: Sequence[Path], selection: FileSelection, is_source_folder
                 if not _selected(relative, selection):
                     continue
                 found += 1
-                if is_jsonl(file):
+                if is_rules_file(file.name):  # each rules file is a source of its own (the whole of its rules)
+                    plan.sources.append(file)
+                elif is_jsonl(file):
                     jsonl_found = True
                 elif is_document_file(file):
                     plan.jobs.append(_job(file, id_prefix(path, selection) + relative, relative))

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from app.documents import parse_document
 from app.rules import is_rules_file, rule_document
 from indexers.sources.base import ReadItem, Rejected
 from indexers.sources.interactions import list_files, read_interactions
@@ -111,5 +110,7 @@ def read_path(path: Path) -> Iterator[ReadItem]:
         reason = "folder is no known source layout and holds no .jsonl or .jsonl.gz files"
         yield Rejected(str(path), 0, reason)
         return
-    for file in files:
-        yield from read_jsonl(file, rule_document if is_rules_file(file.name) else parse_document)
+    for file in files:  # a folder's rules files are sources of their own (``plan_paths``), each the whole of its rules
+        if not is_rules_file(file.name):
+            yield from read_jsonl(file)
+

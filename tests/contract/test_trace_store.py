@@ -142,3 +142,29 @@ def test_audit_calls_cards_feedback_and_retention(url: str) -> None:
         assert audit.calls() == [] and audit.known_cards("svc", ["card-1"]) == set()
     finally:
         audit.close()
+
+
+def test_reviews_round_trip_beside_the_traces(url: str) -> None:
+    """The review store (app/stores/reviews.py) in the same database: history, resolution, the unsafe-note lookup."""
+    from app.stores.reviews import ReviewForbidden, ReviewStore, answer_snapshot
+
+    traces, reviews = TraceStore(url), ReviewStore(url)
+    try:
+        response, trace = answer("r1")
+        response["citations"] = [{"n": 1, "doc_id": "d", "version": "v", "start": 5, "end": 20, "quote": "华法林",
+                                  "chunk_id": "d#v#0"}]
+        traces.save(response, {**trace, "evidence": []})
+        stored = traces.get("r1")
+        assert stored is not None
+        flag = reviews.create(answer_snapshot(stored), "rev-1", "Dr One", "unsafe", "出血风险未提及")
+        with pytest.raises(ReviewForbidden):
+            reviews.revise(flag["review_id"], "rev-2", "Dr Two", "correct", "")
+        reviews.revise(flag["review_id"], "rev-1", "Dr One", "unsafe", "出血风险未提及 (bleeding)")
+        done = reviews.resolve(flag["review_id"], "rev-2", "Dr Two", "confirmed by pharmacy")
+        assert [h["action"] for h in done["history"]] == ["created", "revised", "resolved"]
+        notes = reviews.notes_for([{"n": 3, "doc_id": "d", "version": "v", "start": 10, "end": 30}])
+        assert [(n["note"], n["evidence"][0]["n"]) for n in notes] == [("出血风险未提及 (bleeding)", 3)]
+        assert reviews.listing(status="resolved")[1] == 1 and reviews.export()[0]["answer"]["question"] == "q"
+    finally:
+        reviews.close()
+        traces.close()

@@ -104,7 +104,13 @@ function renderAlerts(alerts, pairsChecked) {
       el("div", {}, el("span", { class: `indicator ${a.indicator}` }, INDICATOR_TEXT[a.indicator] || a.indicator),
         el("span", { class: "pair" }, `${a.a} + ${a.b}`),
         a.focus ? el("span", { class: "focus" }, " · from the EHR alert") : null),
-      el("p", { class: "meta" }, `${a.severity_source} (severity ${a.severity})`),
+      a.severity ? el("p", { class: "meta" }, `${a.severity_source} (severity ${a.severity})`)
+        : el("p", { class: "meta" }, "No national source grades this pair; a local rule of this hospital does."),
+      (a.local_rules || []).map((r, j) => el("div", { class: "local-rule", "data-rule-id": r.rule_id },
+        el("p", {}, el("span", { class: "tag local" }, "local rule"), " ", el("strong", {}, r.rule_id),
+          ` · ${r.severity} · ${r.source}, effective ${r.effective}`),
+        r.management ? el("p", { class: "meta" }, `What to do: ${r.management}`) : null,
+        el("ol", { class: "evidence" }, citationItem(r.citation, `alert-${i}-rule-${j}`)))),
       (a.sources || []).length > 1 ? el("p", { class: "meta graded-by" },
         "Graded by: " + a.sources.map((g) => `${g.source}: ${g.severity}`).join("; ")) : null,
       el("p", { class: "summary" }, a.summary),
@@ -133,6 +139,7 @@ async function load() {
   }
   try {
     const ctx = await api("/emr/api/context");
+    document.body.dataset.canReview = ctx.can_review ? "true" : "false"; // panel-review.js
     renderBanner(ctx.banner);
     renderMedications(ctx.medications);
     renderAlerts(ctx.interactions, ctx.pairs_checked);
@@ -197,6 +204,7 @@ $("#ask-form").addEventListener("submit", async (ev) => {
   try {
     const result = await api("/emr/api/ask", { method: "POST", body: JSON.stringify({ question }) });
     renderAnswer(result);
+    document.dispatchEvent(new CustomEvent("medevidence:answer", { detail: result })); // panel-review.js
     setStatus($("#answer-status"), result.abstained ? `No answer: ${result.abstain_reason}`
       : `${result.citations.length} citation(s) · ${result.mode === "llm" ? `written by ${result.model}` : "quoted from the evidence"}`,
       result.abstained);
