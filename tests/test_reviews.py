@@ -20,6 +20,7 @@ from app.answer.claims import render_claim
 from app.auth import ROLES, KeyStore, holds
 from app.auth_oidc import OidcVerifier
 from app.cli import build_parser, main
+from app.cli.output import print_answer
 from app.config import Settings
 from app.runtime import Runtime
 from app.stores.reviews import (
@@ -351,8 +352,8 @@ def test_a_corrected_text_keeps_the_citation_rules(service: tuple[TestClient, di
         assert document.version == c["version"] and document.text[c["start"]:c["end"]] == c["quote"]
 
 
-def test_an_unsafe_flag_shows_on_the_next_answer_on_that_evidence(service: tuple[TestClient, dict[str, str]]
-                                                                  ) -> None:
+def test_an_unsafe_flag_shows_on_the_next_answer_on_that_evidence(service: tuple[TestClient, dict[str, str]],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     client, secrets = service
     question = "What are the side effects of atorvastatin?"
     first = _ask(client, secrets["reader"], question)
@@ -369,6 +370,12 @@ def test_an_unsafe_flag_shows_on_the_next_answer_on_that_evidence(service: tuple
     print(json.dumps({"answer_with_note_ms": round((time.perf_counter() - t0) * 1000)}))
     stored = client.get(f"/v1/answers/{later['answer_id']}", headers=bearer(secrets["other"])).json()
     assert stored["response"]["review_notes"][0]["note"] == note  # the trace keeps what was shown
+    print_answer(later)  # the CLI says the flag before the answer
+    printed = capsys.readouterr().out
+    n = later["review_notes"][0]["evidence"][0]["n"]
+    assert "WARNING: reviewer Dr Rev One marked an earlier answer citing " in printed and note in printed
+    assert f"[{n}]" in printed.split("WARNING:")[1].split(" UNSAFE ")[0]
+    assert printed.index("WARNING:") < printed.index(later["answer"].split(" [")[0][:40])
     with client.stream("POST", "/v1/ask", json={"question": question, "stream": True},
                        headers=bearer(secrets["reader"])) as stream:
         text = "".join(stream.iter_text())

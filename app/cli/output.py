@@ -89,6 +89,12 @@ def print_answer(answer: dict[str, Any]) -> None:
     if focus.get("drugs") or focus.get("classes"):
         names = [d["name"] for d in focus["drugs"]] + [c["name"] for c in focus["classes"]]
         print(f"(about {' and '.join(names)}; asks: {str(focus['aspect']).replace('_', ' ')})")
+    for note in answer.get("review_notes") or []:  # a reviewer flagged evidence this answer cites: said first
+        cited = ", ".join(dict.fromkeys(f"[{e['n']}]" for e in note.get("evidence", []) if e.get("n"))) \
+            or "its evidence"
+        print(f"WARNING: reviewer {note['reviewer']} marked an earlier answer citing {cited} "
+              f"{note['verdict'].upper()} ({str(note['reviewed_at'])[:10]}; review {note['review_id']}, "
+              f"{note['status']}): {note['note']}")
     print(answer["answer"])
     if answer["abstained"]:
         reason = answer["abstain_reason"]
