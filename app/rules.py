@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from app.documents import DocumentError, parse_document
+from app.emr.fhir_dosage import route_of_text
 from app.model import Document
 
 RULE_SOURCE_TYPE = "local_rule"
@@ -90,6 +91,16 @@ class DoseLimitRule(_Rule):
     route: str | None = Field(default=None, max_length=50)
     max_dose: MaxDose
     population: Population | None = None
+
+    @field_validator("route")
+    @classmethod
+    def _known_route(cls, route: str | None) -> str | None:
+        """A route the dose check can match against an order's (``oral``, ``PO``, ``intravenous``, ``IV``...): a
+        route it could not read would silently never match, so it is refused here."""
+        if route is not None and route_of_text(route) is None:
+            raise ValueError(f"{route!r} is not a route the dose check reads (oral, intravenous, intramuscular, "
+                             "subcutaneous, rectal, topical, inhalation, transdermal, sublingual, PO, IV, IM, SC...)")
+        return route
 
 
 class FormularyRule(_Rule):

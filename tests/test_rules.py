@@ -48,6 +48,8 @@ def test_the_shipped_examples_are_one_rule_of_each_kind_and_say_they_are_example
      "max_dose.per", "'week'"),
     ({**BASE, "kind": "dose_limit", "drug": "methotrexate", "max_dose": {"value": 25, "unit": "mg", "per": "week"},
       "population": {"age_min": 70, "age_max": 18}}, "population", "age_min is above age_max"),
+    ({**BASE, "kind": "dose_limit", "drug": "methotrexate", "route": "per oz",
+      "max_dose": {"value": 25, "unit": "mg", "per": "week"}}, "route", "not a route the dose check reads"),
     ({**BASE, "kind": "formulary", "drug": "esomeprazole", "status": "banned"}, "status", "'preferred'"),
     ({**BASE, "kind": "formulary", "drug": "esomeprazole", "status": "preferred", "colour": "red"}, "colour",
      "Extra inputs"),
