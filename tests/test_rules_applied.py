@@ -156,9 +156,16 @@ def test_the_latest_formulary_rule_wins_and_the_drug_card_shows_it(
 
 
 @pytest.mark.slow
-def test_a_rule_naming_no_known_drug_is_kept_with_the_name_it_could_not_resolve(catalog: DrugCatalog) -> None:
+def test_a_rule_naming_no_known_drug_is_kept_with_the_name_it_could_not_resolve(catalog: DrugCatalog,
+                                                                               cds: TestClient) -> None:
     unknown = next(r for r in catalog.rules().rules if r.rule.id == "loc-unknown")
     assert unknown.unresolved == ("notadrugzzz",) and not unknown.drug_ids
+    listing = cds.get("/v1/rules").json()
+    assert len(listing["rules"]) == len(_rules()) and listing["broken"] == []
+    assert listing["in_effect"] == len(_rules()) - 1  # loc-future
+    assert listing["with_unresolved_names"] == ["loc-unknown"]
+    statins = next(r for r in listing["rules"] if r["rule_id"] == "loc-statin-macrolide")
+    assert {"Simvastatin", "Atorvastatin", "Clarithromycin"} <= set(statins["drugs"])
 
 
 @pytest.mark.slow
@@ -172,6 +179,17 @@ def test_medevidence_interactions_shows_the_local_rule_with_its_citation(
     assert "local rule (high): example-pt-2026-014 — Example P&T Committee, effective 2026-03-01" in out
     assert "with amlodipine, do not exceed simvastatin 20 mg daily." in out
     assert "cite: rule:example-pt-2026-014 Rule [0:94] v" in out
+    # A committee's typo binds nothing: indexing says so, and `medevidence rules` lists it (exit status 2).
+    typo = tmp_path / "ward.rules.jsonl"
+    _write(typo, [{**MORE_RULES[0], "id": "typo-1", "drugs": ["simvastatine", "clarithromycin"]}])
+    assert cli_main(["index", str(typo), *data]) == 0
+    err = capsys.readouterr().err
+    assert "warning: rule typo-1: 'simvastatine' names no known drug or drug class" in err
+    assert "did you mean: " in err and "simvastatin" in err.split("did you mean: ")[1]
+    assert cli_main(["rules", *data]) == 2
+    listed = capsys.readouterr().out
+    assert "4 rule(s), 4 in effect today" in listed and "WARNING: 'simvastatine' names no known drug" in listed
+    assert "example-pt-2026-021 (dose limit, in effect) binds: Methotrexate" in listed
 
 
 # -- CDS Hooks: FHIR R4 draft orders --------------------------------------------------------------------------------

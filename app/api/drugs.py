@@ -1,4 +1,5 @@
-"""``GET /v1/drugs/{name}``, ``GET /v1/coverage`` and ``POST /v1/interactions`` (reader role): the drug assistant."""
+"""``GET /v1/drugs/{name}``, ``GET /v1/coverage``, ``GET /v1/rules`` and ``POST /v1/interactions`` (reader role):
+the drug assistant."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ def coverage(drugs: Annotated[DrugService, Depends(service)]) -> dict[str, Any]:
     kind, with an indication; graded interaction pairs per source; guidelines).  A drug's own coverage is
     part of its card (``GET /v1/drugs/{name}`` → ``coverage``)."""
     return drugs.knowledge_coverage()
+
+
+@router.get("/rules")
+def rules(drugs: Annotated[DrugService, Depends(service)]) -> dict[str, Any]:
+    """The hospital's indexed rules (``*.rules.jsonl``): each with its citation, whether it applies today, the drugs
+    it binds and any name it could not resolve (with suggestions), so a committee sees what the service applies."""
+    return drugs.rules()
 
 
 @router.post("/interactions")

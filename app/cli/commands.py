@@ -25,9 +25,11 @@ from app.cli.output import (
     print_hits,
     print_index_summary,
     print_interactions,
+    print_rules,
     progress_bar,
 )
 from app.config import Settings
+from app.rules import RULE_SOURCE_TYPE, is_rules_file
 
 if TYPE_CHECKING:
     from app.requests import SearchBody
@@ -90,9 +92,26 @@ def cmd_index(args: argparse.Namespace) -> int:
         finally:
             page_bars.close()
             bar.close()
+        if any(is_rules_file(p.name) or p.is_dir() for p in paths):
+            _warn_unresolved_rules(rt)
     summary.rejected += len(missing)
     print_index_summary(summary, args.json)
     return 2 if summary.rejected else 0
+
+
+def _warn_unresolved_rules(rt: Any) -> None:
+    """After indexing rules: each name of a rule that resolves to no drug or class (it binds nothing), on stderr."""
+    from app.compose import drug_catalog
+    from app.drugs.service import DrugService
+
+    if not rt.manifest.documents_of_type(RULE_SOURCE_TYPE):
+        return
+    listing = DrugService(drug_catalog(rt)).rules()
+    for rule in listing["rules"]:
+        for name in rule["unresolved"]:
+            hint = f"; did you mean: {', '.join(name['suggestions'])}" if name["suggestions"] else ""
+            print(f"warning: rule {rule['rule_id']}: {name['name']!r} names no known drug or drug class, so the "
+                  f"rule binds nothing for it{hint}", file=sys.stderr)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -324,6 +343,12 @@ def cmd_interactions(args: argparse.Namespace) -> int:
     return code or (2 if result["unresolved"] else 0)
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Exit status 2 when a rule names a drug the service does not know (it binds nothing for that name)."""
+    code, result = _drug_command(args, "rules", lambda service: service.rules(), print_rules)
+    return code or (2 if result["with_unresolved_names"] or result["broken"] else 0)
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from app.runtime import open_key_store
 
@@ -363,4 +388,4 @@ def cmd_reviews(args: argparse.Namespace) -> int:
 
 HANDLERS = {"index": cmd_index, "delete": cmd_delete, "check": cmd_check, "serve": cmd_serve, "keys": cmd_keys,
             "search": cmd_search, "ask": cmd_ask, "drug": cmd_drug, "interactions": cmd_interactions,
-            "coverage": cmd_coverage, "reviews": cmd_reviews}
+            "rules": cmd_rules, "coverage": cmd_coverage, "reviews": cmd_reviews}

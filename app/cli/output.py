@@ -141,6 +141,23 @@ def print_drug_card(card: dict[str, Any]) -> None:
     print(f"\n  {card['coverage']['summary']}")
 
 
+def print_rules(listing: dict[str, Any]) -> None:
+    """The hospital's rules: one block each; names the service could not resolve are said loudly."""
+    rules = listing["rules"]
+    print(f"{len(rules)} rule(s), {listing['in_effect']} in effect today")
+    for rule in rules:
+        state = "in effect" if rule["in_effect"] else "not yet in effect"
+        print(f"\n{rule['rule_id']} ({rule['kind'].replace('_', ' ')}, {state}) binds: "
+              f"{', '.join(rule['drugs']) or 'no drug'}")
+        print_local_rule(rule, "rule")
+        for name in rule["unresolved"]:
+            hint = f"; did you mean: {', '.join(name['suggestions'])}" if name["suggestions"] else ""
+            print(f"  WARNING: {name['name']!r} names no known drug or drug class, so the rule binds nothing "
+                  f"for it{hint}")
+    for broken in listing["broken"]:
+        print(f"\nWARNING: {broken['doc_id']} is no longer a valid rule ({broken['reason']}): index its file again")
+
+
 def print_local_rule(rule: dict[str, Any], what: str) -> None:
     """A hospital rule with its citation: the rule document, its version, the span quoted and who made it."""
     c = rule["citation"]

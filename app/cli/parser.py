@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     inter.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_data_dir(inter)
 
+    rules = sub.add_parser("rules", help="the hospital's indexed rules: what each binds, whether it applies today")
+    rules.add_argument("--json", action="store_true", help="print the listing as JSON")
+    _add_data_dir(rules)
+
     serve = sub.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)

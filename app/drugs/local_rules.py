@@ -162,6 +162,22 @@ class RuleBook:
         return (ranked[0], ranked[1:]) if ranked else (None, [])
 
 
+def rules_listing(book: RuleBook, resolver: DrugNameResolver, today: date) -> dict[str, Any]:
+    """Every indexed rule as the pharmacy committee checks it: whether it applies today, which drugs it binds (by
+    name), the names it could not resolve (with the resolver's suggestions), and rule documents that no longer
+    parse."""
+    rules = []
+    for bound in book.rules:
+        entry = bound.summary(today)
+        entry["drugs"] = sorted(resolver.drugs[d].name for d in bound.drug_ids if d in resolver.drugs)
+        entry["unresolved"] = [{"name": n, "suggestions": list(resolver.resolve(n).suggestions)}
+                               for n in bound.unresolved]
+        rules.append(entry)
+    return {"rules": rules, "in_effect": sum(1 for r in rules if r["in_effect"]),
+            "with_unresolved_names": [r["rule_id"] for r in rules if r["unresolved"]],
+            "broken": [{"doc_id": doc_id, "reason": reason} for doc_id, reason in book.broken]}
+
+
 def _severity(bound: BoundRule) -> str:
     return bound.rule.severity if isinstance(bound.rule, InteractionRule) else "info"
 

@@ -1,13 +1,15 @@
-"""The drug assistant's one entry point for the API and the CLI: cards and interaction checks."""
+"""The drug assistant's one entry point for the API and the CLI: cards, interaction checks, the hospital's rules."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from app.drugs.cards import drug_card
 from app.drugs.catalog import DrugCatalog
 from app.drugs.coverage import Coverage
 from app.drugs.interactions import MAX_DRUGS, check_interactions
+from app.drugs.local_rules import rules_listing
 from app.errors import FieldError
 from app.text.validity import text_problem
 
@@ -53,6 +55,10 @@ class DrugService:
     def knowledge_coverage(self) -> dict[str, Any]:
         """What the indexed knowledge holds, per source, with totals (cached per index generation)."""
         return self.coverage.knowledge()
+
+    def rules(self) -> dict[str, Any]:
+        """The hospital's indexed rules: what each binds, whether it applies today, names it could not resolve."""
+        return rules_listing(self.catalog.rules(), self.catalog.resolver, date.today())
 
     def interactions(self, medications: list[str]) -> dict[str, Any]:
         if len(medications) < 2:
