@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,13 +17,16 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+#: An ``emr_reviewers`` entry: ``Type/id`` (a FHIR reference), or the absolute URL of one FHIR resource
+EMR_REVIEWER = re.compile(r"^(?:https?://[^\s#?]+/)?[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}$")
 
 
 # Secrets and settings that cannot change an answer (EMR integration, serving): outside the settings hash.
 ANSWER_NEUTRAL = {
     "qdrant_api_key", "neo4j_password", "llm_api_key", "traces_url", "public_base_url", "cds_jwt_issuers",
     "cds_jwt_audiences", "cds_min_indicator", "smart_client_id", "smart_client_secret", "smart_issuers",
-    "smart_scopes", "emr_demo", "emr_session_minutes", "fhir_timeout_s", "max_request_bytes", "neo4j_retry_s",
+    "smart_scopes", "emr_demo", "emr_session_minutes", "emr_reviewers", "fhir_timeout_s", "max_request_bytes",
+    "neo4j_retry_s",
     "rate_limit_per_minute", "rate_limit_burst", "unauthenticated_per_minute", "unauthenticated_burst",
     "cors_origins", "oidc_issuer", "oidc_jwks_url", "oidc_audience",
     "oidc_roles_claim", "oidc_admin_role", "oidc_reader_role", "oidc_reviewer_role", "log_json", "log_level",
@@ -306,6 +310,12 @@ class Settings(BaseSettings):
         "always on in dev mode.",
     )
     emr_session_minutes: int = Field(default=60, ge=1, le=24 * 60, description="Lifetime of an EMR panel session.")
+    emr_reviewers: list[str] = Field(
+        default=[],
+        description="EHR users who may review answers in the EMR panel: their fhirUser (\"Practitioner/123\", on any "
+        "FHIR server in smart_issuers, or an absolute URL naming one server), as the launch's verified id_token "
+        "gives it. Empty: nobody reviews in a launched panel. No wildcard: reviewing is a designation, not a login.",
+    )
     fhir_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for an EHR's FHIR or auth server.")
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Requests per minute per API key or OIDC subject (0: no limit; off in dev mode)."
@@ -384,6 +394,18 @@ class Settings(BaseSettings):
         if any(w < 0 for w in value.values()) or not any(w > 0 for w in value.values()):
             raise ValueError("weights must be >= 0 and at least one > 0")
         return value
+
+    @field_validator("emr_reviewers")
+    @classmethod
+    def _emr_reviewers(cls, value: list[str]) -> list[str]:
+        entries = [v.strip().rstrip("/") for v in value]
+        for entry in entries:
+            if entry == "*":
+                raise ValueError("no wildcard: list each reviewer's fhirUser (a review marks answers for every "
+                                 "clinician, so reviewers are designated one by one)")
+            if not EMR_REVIEWER.match(entry):
+                raise ValueError(f"{entry[:100]!r} is not a FHIR reference (Practitioner/123) nor its absolute URL")
+        return entries
 
     @field_validator("ops_networks")
     @classmethod

@@ -1,4 +1,5 @@
-"""The EMR side panel in a real browser (Debian's Chromium driven by Playwright), in demo mode, 360 px wide.
+"""The EMR side panel in a real browser (Debian's Chromium driven by Playwright), in demo mode, 360 px wide; and
+launched from the loopback test EHR (``testkit.smart_auth_server``) by a user the hospital lets review.
 
 The demo patient is synthetic (``app/emr/demo_bundle.json``).  Screenshots go to ``artifacts/screenshots/``.
 """
@@ -12,7 +13,9 @@ import pytest
 
 from app.runtime import Runtime
 from testkit.browser_support import SHOTS, axe_serious
+from testkit.fhir_server import FhirData
 from testkit.http_server import serving
+from testkit.smart_auth_server import AuthServer, auth_app
 
 from .conftest import StarterApp
 
@@ -146,3 +149,36 @@ def test_panel_accessibility_and_csp(browser: Any, site: str) -> None:
     serious = axe_serious(page)
     context.close()
     assert serious == [], serious
+
+
+def test_a_launched_reviewer_reviews_from_the_panel(page: Any, starter_app: StarterApp) -> None:
+    """A SMART launch whose id_token names a fhirUser in MEDEVIDENCE_EMR_REVIEWERS: the review controls show, and a
+    verdict submitted there is stored under that EHR user."""
+    patient = "pt-4d21"
+    resources = [{"resourceType": "Patient", "id": patient},  # synthetic
+                 *({"resourceType": "MedicationRequest", "id": f"mr-{n}", "status": "active", "intent": "order",
+                    "subject": {"reference": f"Patient/{patient}"}, "medicationCodeableConcept": {"text": text}}
+                   for n, text in enumerate(["simvastatin 40 MG Oral Tablet", "clarithromycin 500 MG Oral Tablet"]))]
+    auth = AuthServer(FhirData(resources, token="at-" + "7e1b" * 8), "medevidence-test", {"launch-1": patient},
+                      user={"sub": "u-9", "fhirUser": "Practitioner/dr-panel", "name": "Dr Pia Panel"})
+    with serving(auth_app(auth)) as auth_base:
+        auth.base = auth_base
+        with starter_app(smart_issuers=[auth.iss], smart_client_id="medevidence-test", dev_mode=False,
+                         emr_reviewers=["Practitioner/dr-panel"]) as app, serving(app) as base:
+            auth.redirect_uri = f"{base}/emr/callback"
+            page.goto(f"{base}/emr/launch?iss={auth.iss}&launch=launch-1")
+            page.wait_for_selector("body[data-panel-state='ready']", timeout=120_000)
+            assert page.evaluate("document.body.dataset.canReview") == "true"
+            page.get_by_label(QUESTION_LABEL).fill("Can simvastatin be taken together with clarithromycin?")
+            page.get_by_role("button", name="Ask").click()
+            page.wait_for_selector("body[data-answer-state='answered'], body[data-answer-state='abstained']",
+                                   timeout=180_000)
+            box = page.locator("#review-box")
+            assert box.is_visible() and "Review this answer" in box.inner_text()
+            box.get_by_label("correct", exact=True).check()
+            box.get_by_role("button", name="Submit review").click()
+            page.wait_for_selector("body[data-review-state='saved']", timeout=60_000)
+            assert "Review recorded: correct" in box.inner_text()
+            found, total = app.state.reviews.listing(reviewer=f"emr:{auth.iss}#Practitioner/dr-panel")
+            assert total == 1 and found[0]["reviewer_name"] == "Dr Pia Panel"
+    assert page.errors == [], page.errors

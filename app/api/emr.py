@@ -128,11 +128,13 @@ def ask(body: PanelAskBody, panel: Annotated[EmrPanel, Depends(emr_panel)],
 def review(answer_id: str, body: ReviewBody, request: Request, session: Annotated[PanelSession, Depends(panel_session)],
            response: Response) -> dict[str, Any]:
     """The session's reviewer marks an answer asked in this session (``POST /v1/answers/{id}/reviews``' body); a
-    second call revises that review.  A session without a reviewer identity (any SMART launch today): 403."""
+    second call revises that review.  A session without a reviewer identity (a launch whose verified id_token names
+    no fhirUser listed in MEDEVIDENCE_EMR_REVIEWERS, or none at all): 403."""
     response.headers.update(NO_STORE)
     if session.reviewer is None:
-        raise ApiError(403, "forbidden", "this panel session has no reviewer identity: review answers on the "
-                       "clinician page with a reviewer key", HEADER)
+        raise ApiError(403, "forbidden", "this panel session's user is not a panel reviewer (the EHR user's fhirUser "
+                       "is not in MEDEVIDENCE_EMR_REVIEWERS, or the launch did not say who the user is): review "
+                       "answers on the clinician page with a reviewer key", HEADER)
     if answer_id not in session.answer_ids:
         raise ApiError(404, "not_found", f"no answer {answer_id!r} in this panel session", "answer_id")
     caller, name = session.reviewer

@@ -35,6 +35,7 @@ from app.emr.fhir_medications import (
     medication_uses,
     resolve_use,
 )
+from app.emr.id_token import EhrUser, reviewer_for
 from app.emr.panel_sessions import DEMO_BANNER, HEADER, PanelSession, PanelSessions
 from app.emr.pseudonym import Pseudonymizer
 from app.emr.rule_cards import LOCAL_INDICATOR
@@ -212,11 +213,14 @@ class EmrPanel:
 
     def callback(self, code: str | None, state: str | None, error: str | None,
                  error_description: str | None) -> PanelSession:
-        """The SMART callback: a new session from the token the EHR granted."""
+        """The SMART callback: a new session from the token the EHR granted; its user reviews in the panel when the
+        verified id_token's fhirUser is one of ``settings.emr_reviewers``."""
         grant = self.launcher.complete(code, state, error, error_description)
-        session = self.sessions.from_grant(grant)
-        log.info("EMR panel launched from %s for %s (scope: %s)", grant.iss,
-                 self.pseudonyms.patient(grant.patient), grant.scope)
+        reviewer = reviewer_for(grant.user, grant.iss, self.settings.emr_reviewers)
+        session = self.sessions.from_grant(grant, reviewer)
+        log.info("EMR panel launched from %s for %s by %s, %s (scope: %s)", grant.iss,
+                 self.pseudonyms.patient(grant.patient), _user_for_log(grant.user),
+                 f"reviewer {reviewer[0]}" if reviewer else "not a panel reviewer", grant.scope)
         return session
 
     def session(self, session_id: str | None) -> PanelSession:
@@ -225,6 +229,17 @@ class EmrPanel:
             raise PanelError(401, "unauthorized", "no live panel session: launch the panel from the EHR again",
                              HEADER)
         return found
+
+
+def _user_for_log(user: EhrUser | None) -> str:
+    """Who launched, for the log: a staff resource by its reference (what an administrator lists in
+    MEDEVIDENCE_EMR_REVIEWERS); a patient or relative by its type only (no patient id in a log line)."""
+    if user is None:
+        return "an unknown user (no verified id_token)"
+    if user.fhir_user is None:
+        return "a user without fhirUser"
+    kind = user.fhir_user.rstrip("/").rsplit("/", 2)[-2] if user.fhir_user.count("/") else ""
+    return user.fhir_user[:300] if kind in ("Practitioner", "PractitionerRole") else f"a {kind[:40] or 'user'}"
 
 
 def alert_indicator(pair: dict[str, Any]) -> str:

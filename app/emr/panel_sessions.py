@@ -47,8 +47,9 @@ class PanelSession:
     app_context: str | None = None
     demo: bool = False
     medications: tuple[str, ...] | None = None  # resolved drug names, kept from the latest context read
-    # (caller id, name) when the session's user may review answers (docs/CONTRACT.md, Reviews): the demo session in
-    # dev mode only; a launched session has none, since the launch identifies the patient, not the user
+    # (reviewer id, name) when the session's user may review answers (docs/CONTRACT.md, Reviews): a launch whose
+    # verified id_token names a fhirUser listed in settings.emr_reviewers (app/emr/id_token.py), or the demo session
+    # in dev mode; None otherwise
     reviewer: tuple[str, str] | None = None
     answer_ids: set[str] = field(default_factory=set, repr=False)  # the answers asked in this session
 
@@ -66,12 +67,12 @@ class PanelSessions:
         self._store.put(session.id, session, session.expires_at)
         return session
 
-    def from_grant(self, grant: TokenGrant) -> PanelSession:
+    def from_grant(self, grant: TokenGrant, reviewer: tuple[str, str] | None = None) -> PanelSession:
         ttl = self.ttl_s if grant.expires_in is None else min(self.ttl_s, float(grant.expires_in))
         return self._add(PanelSession(
             id=secrets.token_urlsafe(32), patient_id=grant.patient, expires_at=time.monotonic() + ttl,
             fhir_base=grant.iss, access_token=grant.access_token, need_patient_banner=grant.need_patient_banner,
-            app_context=grant.app_context))
+            app_context=grant.app_context, reviewer=reviewer))
 
     def demo(self, reviewer: tuple[str, str] | None = None) -> PanelSession:
         return self._add(PanelSession(id=secrets.token_urlsafe(32), patient_id=DEMO_PATIENT,

@@ -10,8 +10,12 @@
    keyed by ``state``: one use, ten minutes.
 4. The callback trades the code for a token (form POST; HTTP Basic when a client secret is configured,
    else ``client_id`` in the form) and checks the answer: a ``Bearer`` ``access_token`` and a ``patient``.
+5. An ``id_token`` in the answer (scopes ``openid fhirUser``) names the user: verified as OpenID Connect requires
+   (``app/emr/id_token.py``) against the smart-configuration's ``issuer`` (else the launch's ``iss``) and the keys
+   at its ``jwks_uri``; a token that fails is refused (502 ``id_token``).  Without an ``id_token`` (or when the EHR
+   publishes no ``jwks_uri`` to check one with) the user is unknown: the panel works, nobody reviews in it.
 
-Errors carry an HTTP status (400: the request; 502: the EHR's servers) and never the access token.
+Errors carry an HTTP status (400: the request; 502: the EHR's servers) and never the access token nor the id_token.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote_plus, urlencode, urlsplit
 
@@ -30,11 +35,14 @@ import httpx
 
 from app.config import Settings
 from app.emr.expiring import ExpiringStore
+from app.emr.id_token import EhrKeys, EhrUser, IdTokenError, verify_id_token
 from app.errors import ServiceError
 
 PENDING_SECONDS = 600
 MAX_PENDING = 2000
 MAX_PARAM_CHARS = 2048
+MAX_ID_TOKEN_CHARS = 16_384
+log = logging.getLogger("medevidence.emr")
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
@@ -80,6 +88,8 @@ def with_query(url: str, params: dict[str, str]) -> str:
 class SmartEndpoints:
     authorization: str
     token: str
+    issuer: str | None = None  # the OpenID Connect issuer an id_token must name (None: the launch's iss)
+    jwks_uri: str | None = None  # the keys that sign id_tokens (None: an id_token cannot be checked)
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,8 @@ class PendingLaunch:
     verifier: str = field(repr=False)
     token_endpoint: str
     created: float
+    oidc_issuer: str | None = None
+    jwks_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ class TokenGrant:
     app_context: str | None
     smart_style_url: str | None
     fhir_context: list[dict[str, Any]]
+    user: EhrUser | None = None  # from a verified id_token; None: the launch did not say who the user is
 
 
 class PendingLaunches:
@@ -139,6 +152,7 @@ class SmartLauncher:
         self.settings = settings
         self.pending = PendingLaunches()
         self._transport = transport  # tests may route in-process; production: real HTTP
+        self.keys = EhrKeys(self._client)  # the EHRs' id_token signing keys, cached per issuer
 
     def _client(self) -> httpx.Client:
         return httpx.Client(timeout=self.settings.fhir_timeout_s, follow_redirects=False, transport=self._transport)
@@ -164,8 +178,11 @@ class SmartLauncher:
         if not isinstance(methods, list) or "S256" not in methods:
             raise SmartLaunchError(502, "smart_configuration",
                                    "the EHR's authorization server does not offer PKCE S256 (SMART 2.x requires it)")
+        issuer = config.get("issuer")
         return SmartEndpoints(_endpoint(config, "authorization_endpoint", iss),
-                              _endpoint(config, "token_endpoint", iss))
+                              _endpoint(config, "token_endpoint", iss),
+                              issuer if isinstance(issuer, str) and issuer else None,
+                              _endpoint(config, "jwks_uri", iss) if config.get("jwks_uri") is not None else None)
 
     def begin(self, iss: str | None, launch: str | None, base_url: str) -> str:
         """The authorization URL to send the browser to.  ``base_url``: where this request arrived."""
@@ -181,7 +198,8 @@ class SmartLauncher:
         redirect_uri = f"{(self.settings.public_base_url or base_url).rstrip('/')}/emr/callback"
         verifier = code_verifier()
         state = secrets.token_urlsafe(32)
-        self.pending.add(PendingLaunch(state, issuer, redirect_uri, verifier, endpoints.token, time.monotonic()))
+        self.pending.add(PendingLaunch(state, issuer, redirect_uri, verifier, endpoints.token, time.monotonic(),
+                                       endpoints.issuer, endpoints.jwks_uri))
         return with_query(endpoints.authorization, {
             "response_type": "code", "client_id": self.settings.smart_client_id, "redirect_uri": redirect_uri,
             "launch": launch, "scope": self.settings.smart_scopes, "state": state, "aud": issuer,
@@ -227,7 +245,24 @@ class SmartLauncher:
                                    f"{response.status_code}{', ' + reason[:100] if reason else ''})")
         if not isinstance(body, dict):
             raise SmartLaunchError(502, "token_exchange", "the EHR's token response is not a JSON object")
-        return token_grant(pending.iss, body)
+        grant = token_grant(pending.iss, body)
+        return replace(grant, user=self._user(pending, body.get("id_token"), grant.access_token))
+
+    def _user(self, pending: PendingLaunch, id_token: Any, access_token: str) -> EhrUser | None:
+        """The user named by the response's verified ``id_token``; None without one (or without keys to check it)."""
+        if id_token is None:
+            return None
+        if not isinstance(id_token, str) or not id_token or len(id_token) > MAX_ID_TOKEN_CHARS:
+            raise SmartLaunchError(502, "id_token", "the EHR's id_token is not a JWT")
+        if pending.jwks_uri is None:
+            log.warning("EMR panel launch from %s: an id_token came but the smart-configuration names no jwks_uri "
+                        "to verify it with; the user stays unknown (no reviews in the panel)", pending.iss)
+            return None
+        try:
+            return verify_id_token(id_token, self.keys, pending.oidc_issuer or pending.iss, pending.jwks_uri,
+                                   self.settings.smart_client_id, access_token)
+        except IdTokenError as exc:
+            raise SmartLaunchError(502, "id_token", f"the EHR's id_token was refused: {exc}") from None
 
 
 def token_grant(iss: str, body: dict[str, Any]) -> TokenGrant:

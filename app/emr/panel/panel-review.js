@@ -1,5 +1,5 @@
-// MedEvidence EMR side panel: reviewers' warnings on an answer and, for a session with a reviewer identity (the
-// demo in dev mode; a SMART launch identifies the patient, not the user), the review controls. Uses panel.js's
+// MedEvidence EMR side panel: reviewers' warnings on an answer and, for a session with a reviewer identity (a
+// launch by a user in MEDEVIDENCE_EMR_REVIEWERS; the demo in dev mode), the review controls. Uses panel.js's
 // api(), el() and setStatus() (loaded before this file).
 "use strict";
 
