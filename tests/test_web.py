@@ -124,5 +124,11 @@ def test_keyboard_tabs_and_accessibility(browser: Any, site: str) -> None:
     page.keyboard.press("ArrowLeft")
     assert page.get_by_role("tab", name="Ask").get_attribute("aria-selected") == "true"
     serious = axe_serious(page)
+    # With an answer and its evidence shown: the scrolling passages must be reachable by keyboard too.
+    page.get_by_label("Question (Chinese or English)").fill("What are the contraindications of warfarin?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-answer-state='answered']", timeout=120_000)
+    answered = axe_serious(page)
     context.close()
     assert serious == [], serious
+    assert answered == [], answered

@@ -116,7 +116,8 @@ function renderEvidence(list) {
   evidenceByN.clear();
   $("#evidence-heading").hidden = list.length === 0;
   for (const ev of list) {
-    const passage = el("p", { class: "passage" }, ev.text);
+    // A passage scrolls (max-height): focusable, so a keyboard reaches all of it (WCAG 2.1.1).
+    const passage = el("p", { class: "passage", tabindex: "0", "aria-label": `Passage [${ev.n}]` }, ev.text);
     const card = el("li", { class: "card", id: `ev-${ev.n}`, tabindex: "-1", "aria-label": `Evidence ${ev.n}` },
       el("h3", {}, `[${ev.n}] ${ev.title}`),
       el("div", { class: "meta" },
