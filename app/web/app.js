@@ -1,39 +1,9 @@
 // MedEvidence clinician page: ask (streamed, cited), evidence cards, drug cards, interaction checks.
-// No framework, no external request: everything this page loads comes from this server.
+// No framework, no external request: everything this page loads comes from this server. Helpers in dom.js.
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const metrics = (window.__medevidence = { submitAt: 0, firstEvidenceMs: null, firstDeltaMs: null, doneMs: null });
-
-function headers(json = true) {
-  const h = json ? { "Content-Type": "application/json" } : {};
-  const key = $("#api-key").value.trim();
-  if (key) h.Authorization = "Bearer " + key;
-  return h;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-async function errorText(response) {
-  try {
-    const body = await response.json();
-    const e = body.error || {};
-    return `${e.message || response.statusText}${e.field ? ` (${e.field})` : ""}`;
-  } catch (_) {
-    return `${response.status} ${response.statusText}`;
-  }
-}
 
 // -- tabs -------------------------------------------------------------------------------------
 const tabs = [...document.querySelectorAll('[role="tab"]')];

@@ -1,39 +1,10 @@
 // MedEvidence review queue (/review): flagged answers with their evidence; a reviewer resolves each flag.
-// No framework, no request outside this server.
+// Helpers in dom.js; no framework, no request outside this server.
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const PAGE = 20;
 let offset = 0;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
-
-function headers(json = true) {
-  const h = json ? { "Content-Type": "application/json" } : {};
-  const key = $("#api-key").value.trim();
-  if (key) h.Authorization = "Bearer " + key;
-  return h;
-}
-
-async function errorText(response) {
-  try {
-    const e = (await response.json()).error || {};
-    return `${e.message || response.statusText}${e.field ? ` (${e.field})` : ""}`;
-  } catch (_) {
-    return `${response.status} ${response.statusText}`;
-  }
-}
-
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
 
 function setStatus(text, warn = false) {
   const line = $("#queue-status-line");
@@ -108,7 +79,12 @@ function reviewCard(r) {
   return card;
 }
 
+let latest = 0; // the newest load: an older one's late answer must not replace what it shows
+let loadedWith = null; // the API key of the newest load
+
 async function load(append = false) {
+  const mine = ++latest;
+  loadedWith = $("#api-key").value.trim();
   if (!append) offset = 0;
   const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
   if ($("#queue-status").value) params.set("status", $("#queue-status").value);
@@ -116,12 +92,14 @@ async function load(append = false) {
   setStatus("Loading…");
   document.body.dataset.queueState = "loading";
   const response = await fetch(`/v1/reviews?${params}`, { headers: headers(false) });
+  if (mine !== latest) return;
   if (!response.ok) {
     setStatus(response.status === 403 ? "This page is for reviewers: enter a reviewer key." : await errorText(response), true);
     document.body.dataset.queueState = "error";
     return;
   }
   const page = await response.json();
+  if (mine !== latest) return;
   const list = $("#queue");
   const ids = new Set([...list.children].map((li) => li.dataset.reviewId));
   if (!append) list.replaceChildren();
@@ -134,5 +112,6 @@ async function load(append = false) {
 
 $("#queue-form").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
 $("#queue-more").addEventListener("click", () => load(true));
-$("#api-key").addEventListener("change", () => load());
+// A new key loads the queue again; the same key does not (a "change" on blur would close what the reviewer opened).
+$("#api-key").addEventListener("change", () => { if ($("#api-key").value.trim() !== loadedWith) load(); });
 load();
