@@ -276,6 +276,20 @@ def test_two_drug_question_keeps_both_and_leads_with_passages_naming_both() -> N
     assert ids.index("onc-high:DB00682") < ids.index("pubmed:3")
 
 
+def test_the_hospitals_local_rule_on_the_focus_comes_first() -> None:
+    focus = _focus(WARFARIN, ASPIRIN, aspect="interaction")
+    warfarin_label = _hit("label:warfarin", "WARFARIN — FDA label", "Drug Interactions",
+                          "Aspirin and warfarin together increase bleeding.")
+    rule = _hit("rule:pt-1", "Local rule pt-1: warfarin + aspirin (interaction, high)", "Rule",
+                "With warfarin, aspirin only on the anticoagulation service's advice.", "local_rule", score=0.2)
+    other_rule = _hit("rule:pt-2", "Local rule pt-2: warfarin + omeprazole (interaction, low)", "Rule",
+                      "Warfarin with omeprazole: check the INR.", "local_rule", score=0.9)
+    own = OwnDocuments({"DB00682": ["label:warfarin"]}, {}, lambda d: None)
+    grounding = ground(focus, [warfarin_label, other_rule, rule], [warfarin_label], own, 8)
+    ids = [h.chunk.doc_id for h in grounding.hits]
+    assert ids[0] == "rule:pt-1" and ids.index("label:warfarin") < ids.index("rule:pt-2")  # a rule on the pair
+
+
 def test_a_pair_no_passage_names_together_is_said() -> None:
     focus = _focus(WARFARIN, ASPIRIN, aspect="interaction")
     warfarin_only = _hit("label:warfarin", "WARFARIN — FDA label", "Drug Interactions",

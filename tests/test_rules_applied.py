@@ -338,6 +338,37 @@ def test_ask_may_cite_a_rule_as_evidence(indexed: tuple[Runtime, Path], cds: Tes
     _verbatim(indexed[0], cited[0])
 
 
+@pytest.mark.slow
+def test_the_extractive_answer_says_the_local_rule_first(cds: TestClient) -> None:
+    from app.answer.evidence import Evidence
+    from app.answer.generator import GenerationRequest
+    from app.model import Chunk
+    from app.retrieval.aspects import BY_NAME
+    from app.retrieval.question import FocusDrug, QuestionFocus
+
+    def block(n: int, doc_id: str, source_type: str, section: str, text: str) -> Evidence:
+        chunk = Chunk(doc_id=doc_id, version="v1", ordinal=0, section=section, start=0, end=len(text), text=text,
+                      title=doc_id, source_type=source_type)
+        return Evidence(n, chunk, 1.0, {})
+
+    label = block(1, "label:simvastatin", "label", "Drug Interactions",
+                  "If simvastatin is given with amlodipine, do not exceed 20 mg of simvastatin daily. "
+                  "Simvastatin is a statin that lowers LDL cholesterol in patients with hyperlipidemia.")
+    rule = block(2, "rule:pt-1", "local_rule", "Rule",
+                 "Our committee: simvastatin with amlodipine needs a pharmacist's check before the first dose.")
+    focus = QuestionFocus(drugs=(FocusDrug("DB00641", "Simvastatin", "simvastatin", "linked", ("simvastatin",)),
+                                 FocusDrug("DB00381", "Amlodipine", "amlodipine", "linked", ("amlodipine",))),
+                          aspects=(BY_NAME["information"],))
+    extractive = cds.app.state.asker.extractive  # type: ignore[attr-defined]
+    question = "Can I give simvastatin with amlodipine?"
+    picked = extractive.select(GenerationRequest(question, "en", [label, rule], focus=focus,
+                                                 own_documents=frozenset({"label:simvastatin"})))
+    assert picked[0][0] == 2 and picked[1][0] == 1  # the hospital's rule, then the label
+    without = extractive.select(GenerationRequest(question, "en", [label], focus=focus,
+                                                  own_documents=frozenset({"label:simvastatin"})))
+    assert without[0][0] == 1
+
+
 # -- versions: a replaced or deleted rules file applies no rule --------------------------------------------------
 
 @pytest.mark.slow

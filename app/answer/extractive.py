@@ -20,6 +20,8 @@ For a question about a drug (``GenerationRequest.focus``) the answer is written 
   aspect (Dosage and Administration for a dose question), + ``ASPECT_TERM_BONUS`` when it uses the aspect's
   words, + ``DOSE_NUMBER_BONUS`` for a dose question's sentence with an amount and unit, + ``OWN_BONUS``
   from the drug's own label;
+- a sentence of the hospital's own rule (``source_type: local_rule``) that passes the same filters leads the
+  answer when it is relevant at all (``MIN_SENTENCE_SCORE``): the local policy on what was asked is said first;
 - at most ``extractive_max_sentences`` sentences and about ``MAX_ANSWER_CHARS`` characters.
 """
 
@@ -47,6 +49,8 @@ MIN_WORDS, MAX_WORDS = 4, 90
 EXTRACTIVE_ID = "extractive-mmr-v1"
 SHORTLIST = 24
 FOCUSED_SHORTLIST = 12  # a question about a drug: its aspect bonuses already rank the sentences
+LOCAL_RULE = "local_rule"  # a hospital rule's passage (app.rules.RULE_SOURCE_TYPE)
+MAX_LOCAL_RULES = 2  # its sentences always reach the shortlist
 ASPECT_SECTION_BONUS = 0.15
 ASPECT_TERM_BONUS = 0.1
 DOSE_NUMBER_BONUS = 0.1
@@ -165,6 +169,8 @@ class ExtractiveGenerator:
         # Only the lexically best sentences are embedded (the dense part needs the model).
         lexical.sort(key=lambda item: -item[0])
         shortlist = lexical[: FOCUSED_SHORTLIST if focus.names_a_subject else SHORTLIST]
+        rules = {ev.n for ev in request.evidence if ev.chunk.source_type == LOCAL_RULE}
+        shortlist += [item for item in lexical if item[2] in rules and item not in shortlist][:MAX_LOCAL_RULES]
         unnamed = _without_names(question, focus.drug_name_forms()) if one_drug else ""
         queries = list(dict.fromkeys(q for q in (question, unnamed, as_asked) if q))  # each encoded once
         vectors = self.embed(queries + [item[3] for item in shortlist])
@@ -182,9 +188,13 @@ class ExtractiveGenerator:
             else:
                 candidates.append(Candidate(n, sentence, terms, relevance, answers))
         floor = max(MIN_SENTENCE_SCORE, RELATIVE_FLOOR * max(c.relevance for c in candidates))
-        # The lead answers the asked aspect from the drug's own label when such a sentence is in reach.
-        leads = [i for i, c in enumerate(candidates) if c.answers_aspect and c.relevance >= MIN_SENTENCE_SCORE]
-        picked: list[int] = [max(leads, key=lambda i: candidates[i].score)] if leads else []
+        # The hospital's own rule on what was asked comes first (it passed the same focus and aspect filters);
+        # then the lead answers the asked aspect from the drug's own label when such a sentence is in reach.
+        local = [i for i, c in enumerate(candidates) if c.n in rules and c.relevance >= MIN_SENTENCE_SCORE]
+        picked: list[int] = [max(local, key=lambda i: candidates[i].score)] if local else []
+        leads = [i for i, c in enumerate(candidates)
+                 if c.answers_aspect and c.relevance >= MIN_SENTENCE_SCORE and i not in picked]
+        picked += [max(leads, key=lambda i: candidates[i].score)] if leads else []
         length = sum(len(candidates[i].text) for i in picked)
         while len(picked) < self.max_sentences and length < MAX_ANSWER_CHARS:
             best, best_value = -1, -1.0
