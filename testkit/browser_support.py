@@ -60,3 +60,26 @@ def axe_serious(page: Any) -> list[tuple[str, list[Any]]]:
     result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
     return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
             if v["impact"] in ("serious", "critical")]
+
+
+@contextmanager
+def watched_page(browser: Any, width: int = 1280, height: int = 1000, **context_options: Any) -> Iterator[Any]:
+    """A page in a fresh browser context that records every URL it requests (``page.requests``: a page test checks
+    nothing left this server) and its console and script errors (``page.errors``)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **context_options)
+    page = context.new_page()
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """The whole page as ``artifacts/screenshots/NAME`` (CI keeps them)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)

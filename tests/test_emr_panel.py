@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from app.runtime import Runtime
-from testkit.browser_support import SHOTS, axe_serious
+from testkit.browser_support import axe_serious, screenshot, watched_page
 from testkit.fhir_server import FhirData
 from testkit.http_server import serving
 from testkit.smart_auth_server import AuthServer, auth_app
@@ -31,15 +31,8 @@ def site(starter_app: StarterApp) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 360, "height": 900})
-    page = context.new_page()
-    page.requests = []
-    page.errors = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
+    with watched_page(browser, width=360, height=900) as page:
+        yield page
 
 
 def _open_demo(page: Any, site: str) -> None:
@@ -100,8 +93,7 @@ def test_demo_panel_lists_medications_and_cited_alerts(page: Any, site: str, sta
     page.keyboard.press("Enter")  # keyboard operable
     assert warning.locator("details").get_attribute("open") is not None
     assert _quote_is_verbatim(starter_runtime, warning.locator("ol.evidence > li[data-doc-id]").first)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "emr-panel.png"), full_page=True)
+    screenshot(page, "emr-panel.png")
     _clean(page, site)
 
 
@@ -124,8 +116,7 @@ def test_demo_panel_answers_in_context(page: Any, site: str, starter_runtime: Ru
         n = cites.first.get_attribute("data-n")
         cites.first.click()
         assert "active" in (page.locator(f"#answer-cite-{n}").get_attribute("class") or "")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "emr-panel-answer.png"), full_page=True)
+    screenshot(page, "emr-panel-answer.png")
     _clean(page, site)
 
 

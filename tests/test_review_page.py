@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from app.runtime import Runtime
-from testkit.browser_support import AXE, SHOTS, axe_serious
+from testkit.browser_support import AXE, axe_serious, screenshot, watched_page
 from testkit.http_server import serving
 
 from .conftest import StarterApp
@@ -33,17 +33,8 @@ def site(starter_runtime: Runtime, starter_app: StarterApp) -> Iterator[tuple[st
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    yield page
-    context.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    with watched_page(browser) as page:
+        yield page
 
 
 def _axe_on(page: Any, selectors: list[str]) -> list[tuple[str, list[Any]]]:
@@ -79,7 +70,7 @@ def test_a_reviewer_marks_an_answer_unsafe_and_the_next_identical_question_shows
     page.get_by_role("button", name="Submit review").click()
     page.wait_for_selector("body[data-review-state='saved']")
     assert "unsafe (open)" in box.get_by_role("status").inner_text()
-    _shot(page, "review-marked-unsafe.png")
+    screenshot(page, "review-marked-unsafe.png")
 
     page.get_by_role("button", name="Ask", exact=True).click()  # the same question again
     page.wait_for_selector("body[data-answer-state='answered']", timeout=120_000)
@@ -89,7 +80,7 @@ def test_a_reviewer_marks_an_answer_unsafe_and_the_next_identical_question_shows
     assert "marked unsafe" in notes.inner_text()
     assert notes.get_attribute("role") == "alert"
     assert box.is_visible() and page.locator("#review-box button[type=submit]").inner_text() == "Submit review"
-    _shot(page, "review-note-on-next-answer.png")
+    screenshot(page, "review-note-on-next-answer.png")
 
     _ask(page, secrets["reader"])  # a reader sees the warning too
     page.locator("#review-notes").wait_for(state="visible")
@@ -112,7 +103,7 @@ def test_a_reviewer_marks_an_answer_unsafe_and_the_next_identical_question_shows
     page.wait_for_selector("body[data-queue-state='resolved']")
     resolved = page.locator(".review-card", has_text=NOTE).first
     assert resolved.get_attribute("data-status") == "resolved" and "confirmed" in resolved.inner_text()
-    _shot(page, "review-queue.png")
+    screenshot(page, "review-queue.png")
 
 
 def test_review_pages_have_no_serious_accessibility_violations(browser: Any, site: tuple[str, dict[str, str]]

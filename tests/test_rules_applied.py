@@ -402,37 +402,33 @@ def test_no_rule_applies_after_its_file_is_replaced_or_deleted(tmp_path: Path) -
 @pytest.mark.browser
 def test_the_page_shows_local_rules_in_the_interaction_table_and_the_drug_card(
         indexed: tuple[Runtime, Path], browser: Any) -> None:
-    from testkit.browser_support import SHOTS, axe_serious
+    from testkit.browser_support import axe_serious, screenshot, watched_page
     from testkit.http_server import serving
 
     rt = indexed[0]
-    with serving(create_app(rt.settings, runtime=rt)) as site:
-        context = browser.new_context(viewport={"width": 1280, "height": 1000}, bypass_csp=True)  # axe is injected
-        page = context.new_page()
-        try:
-            page.goto(site + "/")
-            page.get_by_role("tab", name="Drugs").click()
-            page.get_by_label("Interaction check").fill("辛伐他汀\namlodipine\nclarithromycin")
-            page.get_by_role("button", name="Check interactions").click()
-            page.wait_for_selector("#interaction-table")
-            pair = page.locator("#interaction-table tr", has_text="Simvastatin + Amlodipine")
-            assert "sev-local" in (pair.get_attribute("class") or "")
-            rule = pair.locator(".local-rule[data-rule-id='example-pt-2026-014']")
-            assert "do not exceed simvastatin 20 mg daily" in rule.inner_text()
-            assert "rule:example-pt-2026-014 [0:94]" in rule.inner_text()
-            national = page.locator("#interaction-table tr", has_text="Simvastatin + Clarithromycin")
-            assert "sev-high" in (national.get_attribute("class") or "")  # the national grade stays
-            assert national.locator(".local-rule[data-rule-id='loc-statin-macrolide']").count() == 1
-            page.locator("#drug-name").fill("esomeprazole")
-            page.locator("#drug-form button[type=submit]").click()
-            page.wait_for_selector("#drug-card .local-rules")
-            assert "Formulary: non-formulary — alternatives: omeprazole, pantoprazole" in page.locator(
-                "#drug-card .local-rules").inner_text()
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "local-rules.png"), full_page=True)
-            assert axe_serious(page) == []
-        finally:
-            context.close()
+    with serving(create_app(rt.settings, runtime=rt)) as site, \
+            watched_page(browser, bypass_csp=True) as page:  # axe is injected
+        page.goto(site + "/")
+        page.get_by_role("tab", name="Drugs").click()
+        page.get_by_label("Interaction check").fill("辛伐他汀\namlodipine\nclarithromycin")
+        page.get_by_role("button", name="Check interactions").click()
+        page.wait_for_selector("#interaction-table")
+        pair = page.locator("#interaction-table tr", has_text="Simvastatin + Amlodipine")
+        assert "sev-local" in (pair.get_attribute("class") or "")
+        rule = pair.locator(".local-rule[data-rule-id='example-pt-2026-014']")
+        assert "do not exceed simvastatin 20 mg daily" in rule.inner_text()
+        assert "rule:example-pt-2026-014 [0:94]" in rule.inner_text()
+        national = page.locator("#interaction-table tr", has_text="Simvastatin + Clarithromycin")
+        assert "sev-high" in (national.get_attribute("class") or "")  # the national grade stays
+        assert national.locator(".local-rule[data-rule-id='loc-statin-macrolide']").count() == 1
+        page.locator("#drug-name").fill("esomeprazole")
+        page.locator("#drug-form button[type=submit]").click()
+        page.wait_for_selector("#drug-card .local-rules")
+        assert "Formulary: non-formulary — alternatives: omeprazole, pantoprazole" in page.locator(
+            "#drug-card .local-rules").inner_text()
+        screenshot(page, "local-rules.png")
+        assert axe_serious(page) == [] and page.errors == []
+        assert [u for u in page.requests if not u.startswith(site)] == []  # nothing leaves this server
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from testkit.browser_support import SHOTS, axe_serious
+from testkit.browser_support import axe_serious, screenshot, watched_page
 from testkit.http_server import serving
 
 from .conftest import StarterApp
@@ -28,22 +28,13 @@ def site(starter_app: StarterApp) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Any, site: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    yield page
-    context.close()
+    with watched_page(browser) as page:
+        yield page
 
 
 def _local_only(page: Any, site: str) -> None:
     outside = [u for u in page.requests if not (u.startswith(site) or u.startswith("data:"))]
     assert outside == [], outside
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
 def test_ask_shows_a_cited_answer_and_highlights_on_click(page: Any, site: str) -> None:
@@ -65,7 +56,7 @@ def test_ask_shows_a_cited_answer_and_highlights_on_click(page: Any, site: str) 
     assert mark.count() == 1 and len(mark.inner_text()) > 10
     assert page.locator("#trace a").get_attribute("href").startswith("/v1/answers/")
     assert "contraindicated" in page.locator("#answer").inner_text().lower()
-    _shot(page, "cited-answer.png")
+    screenshot(page, "cited-answer.png")
     _local_only(page, site)
     print(json.dumps({"page_weight_bytes": weight, "first_evidence_ms": round(metrics["firstEvidenceMs"]),
                       "first_delta_ms": round(metrics["firstDeltaMs"]), "done_ms": round(metrics["doneMs"])}))
@@ -90,7 +81,7 @@ def test_scoped_abstention_names_the_drug_and_its_case(page: Any, site: str) -> 
     assert "about Cetirizine" in status and "no label of this drug is indexed" in status
     assert "has no label for cetirizine" in page.locator("#answer").inner_text()
     assert page.locator("#related li").count() >= 1  # what the knowledge holds, apart and uncited
-    _shot(page, "scoped-abstention.png")
+    screenshot(page, "scoped-abstention.png")
 
 
 def test_interaction_checker_with_chinese_and_english_names(page: Any, site: str) -> None:
@@ -109,7 +100,7 @@ def test_interaction_checker_with_chinese_and_english_names(page: Any, site: str
     assert "bleeding" in warfarin.locator("blockquote").first.inner_text().lower() or warfarin.locator(
         "blockquote").count() > 1
     assert "华法林 → Warfarin" in page.locator("#drug-status").inner_text()
-    _shot(page, "interaction-table.png")
+    screenshot(page, "interaction-table.png")
     _local_only(page, site)
 
 
