@@ -103,12 +103,25 @@ def interaction_card(pair: dict[str, Any], roles: dict[str, str], panel_url: str
     if panel_url:
         card["links"] = [{"label": "Open the MedEvidence panel", "url": panel_url, "type": "smart",
                           "appContext": json.dumps({"drugs": [pair["a_id"], pair["b_id"]]})}]
-    suggestions = [
-        {"label": shorten(f"Cancel the draft order for {pair[k]}", 100), "uuid": str(uuid.uuid4()),
-         "actions": [{"type": "delete", "description": f"Remove the draft order for {pair[k]}", "resourceId": ref}
-                     for ref in refs]}
-        for k in ("a", "b") if (refs := draft_refs.get(pair[k + "_id"])) and indicator != "info"
-    ]
+    if indicator != "info":
+        with_suggestions(card, [cancel_suggestion(pair[k], refs) for k in ("a", "b")
+                                if (refs := draft_refs.get(pair[k + "_id"]))])
+    return card
+
+
+def delete_action(drug: str, ref: str) -> dict[str, Any]:
+    """The CDS Hooks action removing one draft order (``ref``: ``MedicationRequest/<id>``)."""
+    return {"type": "delete", "description": f"Remove the draft order for {drug}", "resourceId": ref}
+
+
+def cancel_suggestion(drug: str, refs: list[str]) -> dict[str, Any]:
+    """A suggestion cancelling the draft order(s) for ``drug``."""
+    return {"label": shorten(f"Cancel the draft order for {drug}", 100), "uuid": str(uuid.uuid4()),
+            "actions": [delete_action(drug, ref) for ref in refs]}
+
+
+def with_suggestions(card: dict[str, Any], suggestions: list[dict[str, Any]]) -> dict[str, Any]:
+    """``card`` offering ``suggestions`` (none: the card is left as it is); the clinician takes at most one."""
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = "at-most-one"

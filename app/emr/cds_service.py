@@ -173,38 +173,44 @@ class CdsHooksService:
                   "local_rules": sorted({r["rule_id"] for p in pairs for r in p["local_rules"]}) + rule_checks.applied}
         return cards, detail
 
-    def _patient_prefetch(self, request: CdsRequest, fhir: FhirClient | None, key: str) -> Any:
-        """A ``PATIENT_PREFETCH`` resource: prefetched, else read from ``fhirServer``; None when it cannot be had
-        (a dose rule's population is then reported as not verified, never a 412)."""
+    @staticmethod
+    def _prefetched(request: CdsRequest, fhir: FhirClient | None, key: str, template: str,
+                    search: bool = True) -> tuple[Any, bool]:
+        """A prefetch key's data and whether it was read from ``fhirServer``: as prefetched (a null key: None),
+        else — missing, or prefetched as an OperationOutcome (the client could not fetch it) — read from the FHIR
+        server; ``PrefetchUnavailable`` (the spec's 412) when that cannot be done."""
         if key in request.prefetch and not _is_outcome(request.prefetch[key]):
-            return request.prefetch[key]
-        query = render_template(PATIENT_PREFETCH[key], request.context)
+            return request.prefetch[key], False
+        query = render_template(template, request.context)
         if fhir is None or query is None:
-            return None
+            raise PrefetchUnavailable(f"prefetch {key} was not sent and there is no fhirServer to read it from")
         try:
-            return fhir.read(query) if key == "patient" else fhir.search(query)
-        except FhirFetchError:
+            return (fhir.search(query) if search else fhir.read(query)), True
+        except FhirFetchError as exc:
+            raise PrefetchUnavailable(f"prefetch {key} was not sent and {exc}") from exc
+
+    def _patient_prefetch(self, request: CdsRequest, fhir: FhirClient | None, key: str) -> Any:
+        """A ``PATIENT_PREFETCH`` resource, or None when it cannot be had (a dose rule's population is then
+        reported as not verified, never a 412)."""
+        try:
+            return self._prefetched(request, fhir, key, PATIENT_PREFETCH[key], search=key != "patient")[0]
+        except PrefetchUnavailable:
             return None
 
     def _active(self, request: CdsRequest, fhir: FhirClient | None, medications: dict[str, Any],
                 fetch: Callable[[str], Any] | None) -> list[MedicationUse]:
-        """The patient's active medications: from prefetch (a null key: none), else read from the FHIR server.
-
-        A key that is missing, or prefetched as an OperationOutcome (the client could not fetch it), is read
-        from ``fhirServer``; when that is impossible the spec's answer is 412 (``PrefetchUnavailable``)."""
+        """The patient's active medications, each key ``_prefetched`` (one neither prefetched nor readable is a 412;
+        so is a server's answer that is not valid FHIR, while the client's own bad prefetch is a 400)."""
         resources: list[tuple[Any, str]] = []
         for key, template in PREFETCH.items():
-            if key in request.prefetch and not _is_outcome(request.prefetch[key]):
-                if request.prefetch[key] is not None:
-                    resources += flatten(request.prefetch[key], f"prefetch.{key}")
+            data, from_server = self._prefetched(request, fhir, key, template)
+            if data is None:
                 continue
-            query = render_template(template, request.context)
-            if fhir is None or query is None:
-                raise PrefetchUnavailable(f"prefetch {key} was not sent and there is no fhirServer to read it from")
+            if not from_server:
+                resources += flatten(data, f"prefetch.{key}")
+                continue
             try:
-                resources += flatten(fhir.search(query), f"fhirServer {key}")
-            except FhirFetchError as exc:
-                raise PrefetchUnavailable(f"prefetch {key} was not sent and {exc}") from exc
+                resources += flatten(data, f"fhirServer {key}")
             except FhirInputError as exc:
                 raise PrefetchUnavailable(f"the FHIR server's {key} is not valid FHIR ({exc.message})") from exc
         medications.update(medication_index(resources))

@@ -19,7 +19,17 @@ import uuid
 from typing import Any
 
 from app.drugs.local_rules import BoundRule
-from app.emr.cds_cards import OVERRIDE_SYSTEM, SUMMARY_MAX, TOPIC_SYSTEM, cited_line, md_text, shorten
+from app.emr.cds_cards import (
+    OVERRIDE_SYSTEM,
+    SUMMARY_MAX,
+    TOPIC_SYSTEM,
+    cancel_suggestion,
+    cited_line,
+    delete_action,
+    md_text,
+    shorten,
+    with_suggestions,
+)
 from app.emr.order_rules import PER_WORDS, DoseFinding, limit_text
 from app.rules import FormularyRule
 
@@ -59,14 +69,6 @@ def _rule_lines(citations: list[dict[str, Any]], source: str, effective: str) ->
     return lines
 
 
-def _cancel(drug: str, refs: list[str]) -> list[dict[str, Any]]:
-    if not refs:
-        return []
-    return [{"label": shorten(f"Cancel the draft order for {drug}", 100), "uuid": str(uuid.uuid4()),
-             "actions": [{"type": "delete", "description": f"Remove the draft order for {drug}", "resourceId": ref}
-                         for ref in refs]}]
-
-
 def local_interaction_card(pair: dict[str, Any], rule: dict[str, Any], roles: dict[str, str],
                            draft_refs: dict[str, list[str]]) -> dict[str, Any]:
     """One card for one local interaction rule binding a pair (``rule``: an entry of the pair's ``local_rules``)."""
@@ -90,10 +92,9 @@ def local_interaction_card(pair: dict[str, Any], rule: dict[str, Any], roles: di
         "extension": {"medevidence": {"kind": "local_rule", "rule_id": rule["rule_id"], "severity": rule["severity"],
                                       "drug_ids": [pair["a_id"], pair["b_id"]], "citations": rule["citations"]}},
     }
-    suggestions = [s for k in ("a", "b") for s in _cancel(pair[k], draft_refs.get(pair[k + "_id"], []))]
-    if suggestions and card["indicator"] != "info":
-        card["suggestions"] = suggestions
-        card["selectionBehavior"] = "at-most-one"
+    if card["indicator"] != "info":
+        with_suggestions(card, [cancel_suggestion(pair[k], refs) for k in ("a", "b")
+                                if (refs := draft_refs.get(pair[k + "_id"]))])
     return card
 
 
@@ -118,11 +119,7 @@ def dose_limit_card(drug: str, drug_id: str, finding: DoseFinding, refs: list[st
                                       "amount": finding.amount, "limit": rule.max_dose.model_dump(),
                                       "notes": list(finding.notes), "citations": finding.bound.citations()}},
     }
-    suggestions = _cancel(drug, refs)
-    if suggestions:
-        card["suggestions"] = suggestions
-        card["selectionBehavior"] = "at-most-one"
-    return card
+    return with_suggestions(card, [cancel_suggestion(drug, refs)] if refs else [])
 
 
 def dose_not_checked_card(drug: str, drug_id: str, findings: list[DoseFinding]) -> dict[str, Any]:
@@ -167,11 +164,7 @@ def formulary_card(drug: str, drug_id: str, bound: BoundRule, refs: list[str], d
                                       "status": rule.status, "alternatives": list(rule.alternatives),
                                       "drug_ids": [drug_id], "citations": bound.citations()}},
     }
-    suggestions = [_replace(drug, alternative, refs, draft) for alternative in rule.alternatives]
-    if suggestions:
-        card["suggestions"] = suggestions
-        card["selectionBehavior"] = "at-most-one"
-    return card
+    return with_suggestions(card, [_replace(drug, alternative, refs, draft) for alternative in rule.alternatives])
 
 
 def _replace(drug: str, alternative: str, refs: list[str], draft: dict[str, Any] | None) -> dict[str, Any]:
@@ -182,8 +175,7 @@ def _replace(drug: str, alternative: str, refs: list[str], draft: dict[str, Any]
                                 "medicationCodeableConcept": {"text": alternative}}
     if draft and draft.get("subject"):
         resource["subject"] = draft["subject"]
-    actions: list[dict[str, Any]] = [
-        {"type": "delete", "description": f"Remove the draft order for {drug}", "resourceId": ref} for ref in refs]
+    actions = [delete_action(drug, ref) for ref in refs]
     actions.append({"type": "create", "description": f"Order {alternative} instead (choose its dose)",
                     "resource": resource})
     return {"label": shorten(f"Order {alternative} instead of {drug}", 100), "uuid": str(uuid.uuid4()),
