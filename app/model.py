@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 SourceType = Literal["label", "guideline", "evidence", "interaction", "other", "local_rule"]
 SOURCE_TYPES: tuple[str, ...] = ("label", "guideline", "evidence", "interaction", "other", "local_rule")
+LOCAL_RULE = "local_rule"  # a hospital rule's document (app/rules.py)
 SECTION_SEPARATOR = "\n\n"
 _CHUNK_NAMESPACE = uuid.UUID("6f1c7d2e-3b0a-4c55-9a53-1d1b6a0e7c11")
 

@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from app.documents import DocumentError, parse_document
 from app.emr.fhir_dosage import route_of_text
-from app.model import Document
+from app.model import LOCAL_RULE, Document
 
-RULE_SOURCE_TYPE = "local_rule"
+RULE_SOURCE_TYPE = LOCAL_RULE
 RULE_ID_PREFIX = "rule:"
 #: Dose units a limit may be written in (UCUM codes, and the spellings pharmacists write for them).
 DOSE_UNITS = frozenset({"g", "mg", "mcg", "ug", "µg", "ng", "kg", "L", "mL", "mmol", "umol", "mEq", "U", "[iU]",

@@ -38,6 +38,7 @@ from app.answer.about import DrugsNamed, off_focus
 from app.answer.evidence import CITATION_MARKER, Evidence
 from app.answer.generator import GenerationEvent, GenerationRequest, GeneratorError
 from app.answer.prompt import is_instruction_like
+from app.model import LOCAL_RULE
 from app.retrieval.aspects import FOOD_PARTNER, FOOD_TERMS
 from app.retrieval.question import QuestionFocus, names_in, without_names
 from app.text.sentences import LIST_BULLET, item_spans
@@ -49,7 +50,6 @@ MIN_WORDS, MAX_WORDS = 4, 90
 EXTRACTIVE_ID = "extractive-mmr-v1"
 SHORTLIST = 24
 FOCUSED_SHORTLIST = 12  # a question about a drug: its aspect bonuses already rank the sentences
-LOCAL_RULE = "local_rule"  # a hospital rule's passage (app.rules.RULE_SOURCE_TYPE)
 MAX_LOCAL_RULES = 2  # its sentences always reach the shortlist
 ASPECT_SECTION_BONUS = 0.15
 ASPECT_TERM_BONUS = 0.1

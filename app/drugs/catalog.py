@@ -12,12 +12,13 @@ import threading
 from collections.abc import Sequence
 
 from app.drugs.aliases import AliasStore
-from app.drugs.local_rules import RuleBook, RuleBookCache
+from app.drugs.local_rules import RuleBook, bind_rules
 from app.drugs.names import DrugNameResolver
 from app.drugs.sections import section_kind
 from app.graph_model import GraphKnowledge
 from app.knowledge import normalize_name
 from app.model import Document, Section
+from app.rules import RULE_SOURCE_TYPE
 from app.stores.graph import GraphReader
 from app.stores.manifest import Manifest
 from app.text.sentences import sentence_spans
@@ -68,7 +69,7 @@ class DrugCatalog:
         self._documents: dict[str, Document | None] = {}
         self._sentences: dict[tuple[str, str], list[tuple[Section, int, int]]] = {}
         self._described: dict[str, tuple[str, ...]] = {}
-        self._rule_books = RuleBookCache(manifest, knowledge)
+        self._rule_book: tuple[DrugNameResolver, RuleBook] | None = None  # bound with that resolver
         self.classes_of: dict[str, list[dict[str, str]]] = {}
         names = {c.id: c.name for c in self.knowledge.classes}
         for member in self.knowledge.class_members:
@@ -87,8 +88,14 @@ class DrugCatalog:
             return self._resolver
 
     def rules(self) -> RuleBook:
-        """The hospital's indexed rules, bound to drugs; rebuilt when the index or the aliases change."""
-        return self._rule_books.get(self.resolver, self.aliases.version())
+        """The hospital's indexed rules, bound to drugs by the current name resolver: bound again whenever the
+        resolver is rebuilt (the index or the aliases changed)."""
+        resolver = self.resolver
+        with self._lock:
+            if self._rule_book is None or self._rule_book[0] is not resolver:
+                rules, broken = bind_rules(self.manifest.documents_of_type(RULE_SOURCE_TYPE), resolver, self.knowledge)
+                self._rule_book = (resolver, RuleBook(rules, broken))
+            return self._rule_book[1]
 
     def _build(self) -> DrugNameResolver:
         return DrugNameResolver(self.knowledge, label_brands(self.manifest, self.knowledge), self.aliases.all())

@@ -1,8 +1,9 @@
 """The hospital's rules as the drug assistant applies them: which indexed local rule binds which drugs.
 
 A rule lives in the index as its own document (``rule:<id>``, ``source_type: local_rule``, see ``app/rules.py``),
-so the rules applied are always those indexed now: the rule book is rebuilt whenever the index generation or the
-hospital aliases change, and a rule whose file was deleted or replaced is gone from it at once.
+so the rules applied are always those indexed now: the catalog (``DrugCatalog.rules``) binds them again with each
+name resolver it builds, i.e. whenever the index generation or the hospital aliases change, and a rule whose file
+was deleted or replaced is gone at once.
 
 Each drug name of a rule is resolved like any medication name (generic, brand, Chinese name, hospital alias), and
 a name the resolver does not know is tried as a drug class (``"statins"``, ``"MAO inhibitors"``: every member).
@@ -21,7 +22,6 @@ A local rule never hides a national source: callers list it beside the ONC / NDF
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,8 +33,7 @@ from app.drugs.names import DrugNameResolver
 from app.graph_model import GraphKnowledge
 from app.knowledge import normalize_name
 from app.model import Document
-from app.rules import RULE_SOURCE_TYPE, DoseLimitRule, FormularyRule, InteractionRule, parse_rule
-from app.stores.manifest import Manifest
+from app.rules import DoseLimitRule, FormularyRule, InteractionRule, parse_rule
 
 AnyRule = InteractionRule | DoseLimitRule | FormularyRule
 #: Local interaction severities, most severe first (the hospital's own scale, never mixed with ONC's or NDF-RT's).
@@ -184,24 +183,3 @@ def _severity(bound: BoundRule) -> str:
 
 def _restrictiveness(bound: BoundRule) -> int:
     return FORMULARY_RESTRICTIVENESS[bound.rule.status] if isinstance(bound.rule, FormularyRule) else 9
-
-
-class RuleBookCache:
-    """The rule book of the current index generation and aliases, rebuilt when either changes."""
-
-    def __init__(self, manifest: Manifest, knowledge: GraphKnowledge) -> None:
-        self.manifest = manifest
-        self.knowledge = knowledge
-        self._lock = threading.Lock()
-        self._key: tuple[str, str] | None = None
-        self._book = RuleBook()
-
-    def get(self, resolver: DrugNameResolver, aliases_version: str) -> RuleBook:
-        key = (self.manifest.index_version(), aliases_version)
-        with self._lock:
-            if key != self._key:
-                rules, broken = bind_rules(self.manifest.documents_of_type(RULE_SOURCE_TYPE), resolver,
-                                           self.knowledge)
-                self._book = RuleBook(rules, broken)
-                self._key = key
-            return self._book

@@ -39,13 +39,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.model import LOCAL_RULE
 from app.retrieval.aspects import Aspect
 from app.retrieval.fusion import FusedHit
 from app.retrieval.question import QuestionFocus, names_in
 
 MAX_RELATED = 5
 MAX_LOCAL_RULES = 2  # local-rule passages placed first in an answer's evidence
-LOCAL_RULE = "local_rule"  # app.rules.RULE_SOURCE_TYPE (retrieval does not import the rule format)
 MAX_HOLDINGS = 12
 
 
