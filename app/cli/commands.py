@@ -26,6 +26,7 @@ from app.cli.output import (
     print_index_summary,
     print_interactions,
     print_rules,
+    print_unresolved_rule_names,
     progress_bar,
 )
 from app.config import Settings
@@ -106,12 +107,7 @@ def _warn_unresolved_rules(rt: Any) -> None:
 
     if not rt.manifest.documents_of_type(RULE_SOURCE_TYPE):
         return
-    listing = DrugService(drug_catalog(rt)).rules()
-    for rule in listing["rules"]:
-        for name in rule["unresolved"]:
-            hint = f"; did you mean: {', '.join(name['suggestions'])}" if name["suggestions"] else ""
-            print(f"warning: rule {rule['rule_id']}: {name['name']!r} names no known drug or drug class, so the "
-                  f"rule binds nothing for it{hint}", file=sys.stderr)
+    print_unresolved_rule_names(DrugService(drug_catalog(rt)).rules())
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

@@ -151,11 +151,21 @@ def print_rules(listing: dict[str, Any]) -> None:
               f"{', '.join(rule['drugs']) or 'no drug'}")
         print_local_rule(rule, "rule")
         for name in rule["unresolved"]:
-            hint = f"; did you mean: {', '.join(name['suggestions'])}" if name["suggestions"] else ""
-            print(f"  WARNING: {name['name']!r} names no known drug or drug class, so the rule binds nothing "
-                  f"for it{hint}")
+            print(f"  WARNING: {_binds_nothing(name)}")
     for broken in listing["broken"]:
         print(f"\nWARNING: {broken['doc_id']} is no longer a valid rule ({broken['reason']}): index its file again")
+
+
+def print_unresolved_rule_names(listing: dict[str, Any]) -> None:
+    """On stderr, after indexing: each name of a rule that resolves to no drug or class."""
+    for rule in listing["rules"]:
+        for name in rule["unresolved"]:
+            print(f"warning: rule {rule['rule_id']}: {_binds_nothing(name)}", file=sys.stderr)
+
+
+def _binds_nothing(name: dict[str, Any]) -> str:
+    hint = f"; did you mean: {', '.join(name['suggestions'])}" if name["suggestions"] else ""
+    return f"{name['name']!r} names no known drug or drug class, so the rule binds nothing for it{hint}"
 
 
 def print_local_rule(rule: dict[str, Any], what: str) -> None:

@@ -13,6 +13,13 @@ from app.auth import ROLES
 from app.model import SOURCE_TYPES
 
 
+def _add_filters(command: argparse.ArgumentParser) -> None:
+    """The evidence filters of ``search`` and ``ask`` (as ``POST /v1/search`` takes them)."""
+    command.add_argument("--source-type", action="append", help="keep only this source type (repeatable)")
+    command.add_argument("--published-from", help="keep only evidence published on or after this ISO date")
+    command.add_argument("--language", choices=["en", "zh"], help="keep only evidence in this language")
+
+
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
@@ -58,9 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="?", help="the question or keywords (Chinese or English)")
     search.add_argument("--k", type=int, default=10, help="number of hits (1-100)")
     search.add_argument("--json", action="store_true", help="print the result as JSON")
-    search.add_argument("--source-type", action="append", help="keep only this source type (repeatable)")
-    search.add_argument("--published-from", help="keep only evidence published on or after this ISO date")
-    search.add_argument("--language", choices=["en", "zh"], help="keep only evidence in this language")
+    _add_filters(search)
     search.add_argument("--queries", type=Path, help='batch input: JSON lines {"id", "query", "filters"?}')
     search.add_argument("--output", type=Path, help='batch output: JSON lines {"id", "hits"}')
     _add_data_dir(search)
@@ -71,9 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
     ask.add_argument("--conversation-id", help="continue a conversation (follow-up questions)")
     ask.add_argument("--reasoning", action="store_true", help="also show the model's reasoning")
-    ask.add_argument("--source-type", action="append", help="keep only this source type (repeatable)")
-    ask.add_argument("--published-from", help="keep only evidence published on or after this ISO date")
-    ask.add_argument("--language", choices=["en", "zh"], help="keep only evidence in this language")
+    _add_filters(ask)
     _add_data_dir(ask)
 
     drug = sub.add_parser("drug", help="a drug card: ids, names, classes, indications, cited label sections")
